@@ -1,0 +1,143 @@
+/**
+ * The application factory: builds the Fastify app from a validated configuration and its dependencies
+ * (database, logger, metrics, keys). Tests build it directly (inject or a real port); src/server.ts adds
+ * the process concerns (listening, signals, shutdown).
+ */
+import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AppConfig } from './config/index.js';
+import { createLogger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { errorHandling } from './plugins/errors.js';
+import { healthRoutes, type ReadinessCheck } from './routes/health.js';
+import type { Database } from './store/index.js';
+
+/** What the app needs from outside. */
+export interface AppDeps {
+  db: Database;
+  /** Base64 master key (validated). */
+  masterKey: string;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Shared rate-limit store for several instances (REDIS_URL). */
+  redis?: Redis;
+  /** Extra readiness checks the later parts register (e.g. every inbox has a coordinator key). */
+  readinessChecks?: ReadinessCheck[];
+}
+
+/** Services shared by the route plugins, available as `app.intake`. */
+export interface IntakeContext {
+  config: AppConfig;
+  db: Database;
+  metrics: Metrics;
+  masterKey: string;
+  readinessChecks: ReadinessCheck[];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    intake: IntakeContext;
+  }
+  interface FastifyContextConfig {
+    /** Set on routes whose own content must never reach a log line, even at trace level. */
+    sensitive?: boolean;
+  }
+}
+
+/** Builds the app (not listening). */
+export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const app = Fastify({
+    loggerInstance: logger,
+    genReqId: () => randomUUID(),
+    bodyLimit: config.server.bodyLimitBytes,
+    requestTimeout: config.server.requestTimeoutMs,
+    connectionTimeout: config.server.requestTimeoutMs,
+    keepAliveTimeout: 72_000,
+    trustProxy: config.server.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false, useDefaults: true },
+    },
+  }) as unknown as FastifyInstance;
+
+  const metrics = deps.metrics ?? createMetrics();
+  app.decorate('intake', {
+    config,
+    db: deps.db,
+    metrics,
+    masterKey: deps.masterKey,
+    readinessChecks: [...(deps.readinessChecks ?? [])],
+  } satisfies IntakeContext);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // Graceful shutdown: a response finished after close() began tells the client to drop the keep-alive
+  // connection, otherwise the server would wait for idle connections until their keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(errorHandling);
+  await app.register(helmet, {
+    // The API docs UI needs inline styles; everything else stays strict.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.windowMs,
+    ...(deps.redis ? { redis: deps.redis, nameSpace: 'intake-rl:' } : {}),
+    // A failing shared store must not take the service down: fall back to allowing the request.
+    skipOnError: true,
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Secure referral intake',
+        description: 'Encrypted intake of child-protection concerns and the coordinator inbox API.',
+        version: '0.1.0',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  await app.register(healthRoutes);
+  return app;
+}

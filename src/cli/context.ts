@@ -1,0 +1,29 @@
+/**
+ * Shared plumbing of the `intake` CLI: loading the configuration and the database for a command, and the
+ * error type whose message is printed as is (no content, no secret) with an exit code.
+ */
+import type { AppConfig } from '../config/index.js';
+import { loadConfig } from '../config/index.js';
+import { type Database, openDatabase } from '../store/index.js';
+
+/** A failure the CLI reports in one line with this exit code (1 failure, 2 usage). */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** Loads the configuration and opens the database for one command; closes it when `fn` is done. */
+export async function withDatabase<T>(fn: (db: Database, config: AppConfig) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = await openDatabase(config);
+  try {
+    return await fn(db, config);
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Structured logging with pino. Logs carry ids and timings, never content: request and response bodies,
+ * message text, answers, names, secrets and secret-bearing headers are redacted wherever they appear, and
+ * error messages are dropped unless the error declares its message safe (see {@link SafeError}).
+ */
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+
+/** An error whose message was written to be shown and logged: it never contains content or secrets. */
+export class SafeError extends Error {
+  /** Marks the message as safe to log. */
+  readonly safeMessage = true;
+  constructor(
+    message: string,
+    readonly statusCode = 500,
+    readonly code = 'INTAKE_ERROR',
+  ) {
+    super(message);
+    this.name = 'SafeError';
+  }
+}
+
+// Keys that may carry content or secrets, at any of the first levels of a log object.
+const SENSITIVE = [
+  'body',
+  'text',
+  'answers',
+  'payload',
+  'message_text',
+  'caption',
+  'from',
+  'chat',
+  'username',
+  'first_name',
+  'last_name',
+  'phone',
+  'passphrase',
+  'password',
+  'token',
+  'secret',
+  'receipt',
+  'masterKey',
+  'loginKey',
+  'wrapKey',
+  'privateKey',
+  'cookie',
+  'authorization',
+];
+
+/** Redaction paths: the sensitive keys at top level and one or two levels down, plus request headers. */
+export const REDACT_PATHS = [
+  ...SENSITIVE,
+  ...SENSITIVE.map((k) => `*.${k}`),
+  ...SENSITIVE.map((k) => `*.*.${k}`),
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-telegram-bot-api-secret-token"]',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+];
+
+interface ErrLike {
+  name?: string;
+  code?: string;
+  statusCode?: number;
+  message?: string;
+  stack?: string;
+  safeMessage?: boolean;
+  validation?: unknown;
+}
+
+/**
+ * Error serializer: keeps the type, code, status and stack frames; keeps the message only for errors that
+ * declare it safe. A JSON parse error, for instance, quotes the body it failed on.
+ */
+export function serializeError(err: unknown): Record<string, unknown> {
+  if (typeof err !== 'object' || err === null) return { type: typeof err };
+  const e = err as ErrLike;
+  const out: Record<string, unknown> = { type: e.name ?? 'Error' };
+  if (e.code) out.code = e.code;
+  if (e.statusCode) out.statusCode = e.statusCode;
+  if (e.safeMessage) out.message = e.message;
+  if (typeof e.stack === 'string') {
+    // The first line of a stack repeats the message: drop it, keep the frames.
+    out.stack = e.stack
+      .split('\n')
+      .filter((l) => l.trimStart().startsWith('at '))
+      .slice(0, 12)
+      .join('\n');
+  }
+  return out;
+}
+
+interface ReqLike {
+  id?: string;
+  method?: string;
+  url?: string;
+  routeOptions?: { url?: string };
+}
+
+export interface LoggerSettings {
+  level: string;
+  /** Pretty, human-readable lines (a terminal in development); JSON otherwise. */
+  pretty?: boolean;
+  /** Where to write (tests capture the output); default stdout. */
+  destination?: DestinationStream;
+}
+
+/** pino options shared by the service and the CLI. */
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: {
+      err: serializeError,
+      error: serializeError,
+      // The route pattern, not the raw URL: a path or query string could carry an identifier.
+      req: (req: ReqLike) => ({
+        id: req.id,
+        method: req.method,
+        route: req.routeOptions?.url ?? (req.url ? '[no route]' : undefined),
+      }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+    },
+    base: { service: 'intake' },
+  };
+}
+
+/** Creates the process logger. */
+export function createLogger(settings: LoggerSettings): Logger {
+  const options = loggerOptions(settings.level);
+  if (settings.destination) return pino(options, settings.destination);
+  if (settings.pretty) {
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } },
+    });
+  }
+  return pino(options);
+}

@@ -1,0 +1,99 @@
+/**
+ * Liveness, readiness and metrics. /healthz says the process is alive; /readyz says it can serve: the
+ * database answers, every migration is applied, and the configuration is usable (each registered check).
+ */
+import type { FastifyInstance } from 'fastify';
+import { listMigrations, pendingMigrations } from '../store/index.js';
+
+/** A readiness check: resolves to undefined when fine, or to a short reason (no content, no secrets). */
+export type ReadinessCheck = {
+  name: string;
+  check: () => Promise<string | undefined>;
+};
+
+export async function healthRoutes(app: FastifyInstance) {
+  const { db, metrics } = app.intake;
+  const shipped = listMigrations().length;
+  const noLimit = { rateLimit: false } as const;
+
+  app.get(
+    '/healthz',
+    {
+      config: noLimit,
+      schema: {
+        summary: 'Liveness: the process is alive',
+        tags: ['operations'],
+        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: noLimit,
+      schema: {
+        summary: 'Readiness: database reachable, migrations applied, configuration usable',
+        tags: ['operations'],
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              status: { type: 'string' },
+              checks: { type: 'object', additionalProperties: true },
+            },
+          },
+          503: {
+            type: 'object',
+            properties: {
+              status: { type: 'string' },
+              reason: { type: 'string' },
+              checks: { type: 'object', additionalProperties: true },
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const checks: Record<string, string> = {};
+      let reason: string | undefined;
+      try {
+        await db.ping(2000);
+        checks.database = 'ok';
+        const pending = await pendingMigrations(db);
+        checks.migrations = pending.length === 0 ? 'ok' : `${pending.length} of ${shipped} pending`;
+        if (pending.length > 0) reason = 'migrations pending (run `intake migrate`)';
+      } catch (err) {
+        request.log.warn({ err }, 'readiness: database check failed');
+        checks.database = 'unreachable';
+        reason = 'database unreachable';
+      }
+      for (const c of app.intake.readinessChecks) {
+        try {
+          const problem = await c.check();
+          checks[c.name] = problem ?? 'ok';
+          if (problem && !reason) reason = `${c.name}: ${problem}`;
+        } catch (err) {
+          request.log.warn({ err, check: c.name }, 'readiness check failed');
+          checks[c.name] = 'failed';
+          if (!reason) reason = `${c.name}: check failed`;
+        }
+      }
+      if (reason) {
+        metrics.errors.inc({ kind: 'not_ready' });
+        return reply.code(503).send({ status: 'unavailable', reason, checks });
+      }
+      return { status: 'ready', checks };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    { config: noLimit, schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } },
+    async (_request, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
+}

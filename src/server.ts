@@ -1,0 +1,108 @@
+/**
+ * The service process: loads the configuration, opens the database, applies pending migrations, builds the
+ * app, listens, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests,
+ * close the database). Start problems print one line and exit non-zero.
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, productionProblem } from './config/index.js';
+import { createLogger } from './logger.js';
+import { resolveMasterKey } from './secrets.js';
+import { migrate, openDatabase } from './store/index.js';
+
+function fail(message: string): never {
+  process.stderr.write(`intake: ${message}\n`);
+  process.exit(1);
+}
+
+async function main() {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  const problem = productionProblem(config);
+  if (problem) fail(problem);
+
+  const logger: Logger = createLogger({
+    level: config.logLevel,
+    pretty: config.nodeEnv !== 'production' && process.stdout.isTTY === true,
+  });
+
+  let masterKey: string;
+  try {
+    const mk = resolveMasterKey(config);
+    masterKey = mk.key;
+    if (mk.generated) {
+      logger.warn(
+        { file: mk.devFile },
+        'development master key generated; production must set INTAKE_MASTER_KEY (see docs/OPERATIONS.md)',
+      );
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+
+  const db = await openDatabase(config, (err) => logger.warn({ err }, 'database connection lost'));
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.version) }, 'migrations applied');
+  } catch (err) {
+    logger.error({ err }, 'migrations failed');
+    await db.close().catch(() => {});
+    fail('could not apply database migrations (is the database reachable? see the log above)');
+  }
+
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
+    : undefined;
+  redis?.on('error', (err) =>
+    logger.warn({ err }, 'redis error (rate limits fall back to allowing requests)'),
+  );
+
+  const app = await buildApp(config, { db, masterKey, logger, ...(redis ? { redis } : {}) });
+  app.addHook('onClose', async () => {
+    await db.close();
+    redis?.disconnect();
+  });
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const timer = setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.server.shutdownTimeoutMs);
+    timer.unref();
+    app.close().then(
+      () => {
+        logger.info('shutdown complete');
+        logger.flush?.();
+        process.exitCode = 0;
+      },
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  await app.listen({ port: config.server.port, host: config.server.host });
+  logger.info({ port: config.server.port, database: db.kind, config: config.files }, 'intake ready');
+}
+
+main().catch((err) => {
+  // Last resort: the message may quote input, so print only its type.
+  process.stderr.write(
+    `intake: start failed (${(err as Error)?.name ?? 'error'}); run with LOG_LEVEL=debug\n`,
+  );
+  process.exit(1);
+});

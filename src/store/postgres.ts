@@ -1,0 +1,102 @@
+/** PostgreSQL through a `pg` Pool (production, CI). */
+import pg from 'pg';
+import {
+  type Database,
+  DatabaseUnavailableError,
+  isUnavailable,
+  type Queryable,
+  type Transaction,
+  withTimeout,
+} from './db.js';
+
+// int8 (counts, ids) as numbers, like PGlite gives them; our counts stay far below 2^53.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export interface PostgresOptions {
+  connectionString: string;
+  max?: number;
+  /** How long a query may wait for a free connection before the caller gets a 503. */
+  connectionTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  onError?: (err: Error) => void;
+}
+
+function wrapError(err: unknown): never {
+  if (isUnavailable(err)) throw new DatabaseUnavailableError();
+  throw err;
+}
+
+/** Opens a pool. Nothing is connected until the first query. */
+export function openPostgres(options: PostgresOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 3000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: options.statementTimeoutMs ?? 15_000,
+    types,
+  });
+  // An idle client losing its connection emits here; without a listener the process would crash.
+  pool.on('error', (err) => options.onError?.(err));
+
+  const query: Queryable['query'] = async (sql, params) => {
+    try {
+      const r = await pool.query(sql, params as unknown[]);
+      return { rows: r.rows };
+    } catch (err) {
+      return wrapError(err);
+    }
+  };
+
+  return {
+    kind: 'postgres',
+    query,
+    async exec(sql) {
+      await query(sql);
+    },
+    async transaction(fn) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        return wrapError(err);
+      }
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const tx: Transaction = {
+          query: async (sql, params) => {
+            const r = await client.query(sql, params as unknown[]);
+            return { rows: r.rows };
+          },
+          exec: async (sql) => {
+            await client.query(sql);
+          },
+        };
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        return wrapError(err);
+      } finally {
+        client.release(broken);
+      }
+    },
+    async ping(timeoutMs = 2000) {
+      await withTimeout(query('SELECT 1'), timeoutMs);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
