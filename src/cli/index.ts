@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { CliError } from './context.js';
+import { registerFlowsCommands } from './flows.js';
 import { registerSystemCommands } from './system.js';
 
 /** Builds the program (tests call it with their own output streams). */
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureHelp({ sortSubcommands: true });
   registerSystemCommands(program);
+  registerFlowsCommands(program);
   // exitOverride is inherited by commands created after it is set on the parent only when copied:
   // apply it to every (sub)command so usage errors exit 2 everywhere.
   const applyOverride = (cmd: Command) => {

@@ -1,0 +1,618 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type ConversationState,
+  ENGINE_VERSION,
+  type Flow,
+  isValidState,
+  step,
+  stringsFor,
+} from '../../src/engine/index.js';
+import { FlowRegistry, loadFlowFile } from '../../src/flows/index.js';
+import { BUTTONS, complete, Driver, FIXTURES, lastChoices, PLAIN, shown, T0, youthMini } from './helpers.js';
+
+const fr = stringsFor('fr', 'professional');
+const frTu = stringsFor('fr', 'youth');
+
+/** Drives the complete fixture up to the step `until` with valid answers. */
+function upTo(until: string, caps = BUTTONS): Driver {
+  const d = new Driver(complete(), caps);
+  const script: [string, () => void][] = [
+    ['consent', () => d.start()],
+    ['role', () => d.press('accept')],
+    ['signs', () => d.press('teacher')],
+    ['age', () => d.text('1, 2')],
+    ['when', () => d.text('16')],
+    ['details', () => d.text('hier')],
+    ['summary', () => d.text('Il a 16 ans et fugue.')],
+  ];
+  for (const [reached, act] of script) {
+    act();
+    expect(d.state?.stepId).toBe(reached);
+    if (reached === until) return d;
+  }
+  return d;
+}
+
+describe('a new conversation', () => {
+  it('shows the messages up to the first question and pins engine and flow versions', () => {
+    const d = new Driver(complete());
+    const r = d.start();
+    expect(r.status).toBe('awaiting-input');
+    expect(r.replies[0]).toEqual({ type: 'text', text: 'Bienvenue.' });
+    expect(lastChoices(r)).toMatchObject({
+      stepId: 'consent',
+      options: [
+        { id: 'accept', label: "J'accepte" },
+        { id: 'decline', label: 'Je refuse' },
+      ],
+    });
+    expect(r.state?.v).toEqual([ENGINE_VERSION, 'complete', 2]);
+    expect(r.state?.lastActiveAt).toBe(d.now);
+    expect(isValidState(r.state, d.flow)).toBe(true);
+  });
+  it('speaks the turn locale when the flow has it', () => {
+    const d = new Driver(complete());
+    expect(d.start('en-GB').replies[0]).toEqual({ type: 'text', text: 'Welcome.' });
+    expect(d.state?.lang).toBe('en');
+  });
+  it('does not take a first text message as an answer', () => {
+    const d = new Driver(youthMini());
+    d.text('oui');
+    expect(d.state?.stepId).toBe('safety');
+    expect(d.state?.answers).toEqual({});
+  });
+});
+
+describe('step kinds', () => {
+  it('message: shown, then the engine moves on by itself', () => {
+    const d = new Driver(youthMini());
+    d.start();
+    const r = d.press('no');
+    expect(r.replies[0]).toEqual({ type: 'text', text: 'Appelle le 17.' });
+    expect(d.state?.stepId).toBe('story');
+  });
+
+  it('consent: accepting records true; declining goes to decline_goto', () => {
+    const d = new Driver(complete());
+    d.start();
+    d.press('accept');
+    expect(d.state?.answers.consent).toBe(true);
+    const other = new Driver(complete());
+    other.start();
+    const r = other.text('je refuse');
+    expect(shown(r)).toContain('Au revoir.');
+    expect(r).toMatchObject({ state: null, status: 'completed', effects: [{ type: 'forget' }] });
+  });
+
+  it('choice: by button, number or label; urgency and emergency options', () => {
+    const byNumber = upTo('role', PLAIN);
+    const prompt = lastChoices(byNumber.last);
+    expect(prompt?.text).toContain('1. Enseignant\n2. Infirmière scolaire');
+    byNumber.text('2');
+    expect(byNumber.state?.answers.role).toBe('nurse');
+
+    const byLabel = upTo('role');
+    expect(lastChoices(byLabel.last)?.text).toBe('Votre métier ?');
+    byLabel.text('INFIRMIERE scolaire');
+    expect(byLabel.state?.answers.role).toBe('nurse');
+
+    const high = upTo('role');
+    expect(high.press('police').effects).toEqual([]);
+    expect(high.state?.urgency).toBe('high');
+
+    const danger = upTo('role');
+    const r = danger.press('danger');
+    expect(danger.state?.urgency).toBe('immediate');
+    expect(r.effects).toEqual([{ type: 'mark_urgent' }]);
+    expect(r.replies.some((x) => x.type === 'emergency')).toBe(true);
+  });
+
+  it('multi_choice: toggles, Done, min, max and typed numbers', () => {
+    const d = upTo('signs');
+    d.press('money');
+    d.press('runaway');
+    let r = d.press('money');
+    expect(lastChoices(r)?.options.slice(0, 3)).toEqual([
+      { id: 'runaway', label: 'Fugues', selected: true },
+      { id: 'money', label: 'Argent inexpliqué', selected: false },
+      { id: 'marks', label: 'Marques', selected: false },
+    ]);
+    expect(lastChoices(r)?.multi).toBe(true);
+    r = d.press('$done');
+    expect(d.state?.answers.signs).toEqual(['runaway']);
+
+    const min = upTo('signs');
+    r = min.press('$done');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.invalidMultiMin(1) });
+    expect(min.state?.stepId).toBe('signs');
+
+    const max = upTo('signs');
+    r = max.text('1, 2, 3');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.invalidMultiMax(2) });
+
+    const typed = upTo('signs');
+    typed.text('3 et 1');
+    expect(typed.state?.answers.signs).toEqual(['runaway', 'marks']);
+    expect(typed.state?.urgency).toBe('high'); // rule: includes marks
+  });
+
+  it('number: whole numbers in range, then branches on lt', () => {
+    const d = upTo('age');
+    let r = d.text('quinze');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.invalidNumber(0, 21) });
+    r = d.text('30');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.invalidNumber(0, 21) });
+    d.text('12 ans');
+    expect(d.state?.answers.age).toBe(12);
+    expect(d.state?.stepId).toBe('school');
+  });
+
+  it('yes_no: words, numbers and buttons; optional ones can be skipped', () => {
+    for (const [input, expected] of [
+      ['Oui', true],
+      ['n', false],
+      ['1', true],
+      ['2', false],
+      ['yes', true],
+    ] as const) {
+      const d = upTo('age');
+      d.text('10');
+      d.text(input);
+      expect(d.state?.answers.school).toBe(expected);
+    }
+    const d = upTo('age');
+    d.text('10');
+    d.press('$skip');
+    expect(d.state?.answers.school).toBeUndefined();
+    expect(d.state?.skipped).toEqual(['school']);
+    expect(d.state?.stepId).toBe('when');
+  });
+
+  it('date: dd/mm/yyyy, short forms, today and yesterday in Paris, not in the future', () => {
+    const cases: [string, string | undefined][] = [
+      ['hier', '2024-07-13'],
+      ["aujourd'hui", '2024-07-14'],
+      ['today', '2024-07-14'],
+      ['5/3/2024', '2024-03-05'],
+      ['05/03/24', '2024-03-05'],
+      ['5-3-99', '1999-03-05'],
+    ];
+    for (const [input, iso] of cases) {
+      const d = upTo('when');
+      d.text(input);
+      expect(d.state?.answers.when).toBe(iso);
+    }
+    const bad = upTo('when');
+    expect(bad.text('31/02/2024').replies[0]).toEqual({ type: 'text', text: fr.invalidDate });
+    expect(bad.text('01/01/2099').replies[0]).toEqual({ type: 'text', text: fr.invalidDateFuture });
+    expect(bad.state?.stepId).toBe('when');
+  });
+
+  it('date: "today" follows the Paris calendar, not UTC', () => {
+    const d = upTo('when');
+    // 23:30 UTC on 14 July is already 15 July in Paris (UTC+2 in summer).
+    d.now = Date.UTC(2024, 6, 14, 23, 30) - 1000;
+    d.text('today');
+    expect(d.state?.answers.when).toBe('2024-07-15');
+  });
+
+  it('text: min and max length, trimmed', () => {
+    const d = upTo('details');
+    expect(d.text('abc').replies[0]).toEqual({ type: 'text', text: fr.invalidTextShort(5) });
+    expect(d.text('x'.repeat(51)).replies[0]).toEqual({ type: 'text', text: fr.invalidTextLong(50, 51) });
+    d.text('  assez long  ');
+    expect(d.state?.answers.details).toBe('assez long');
+  });
+
+  it('summary: answers in step order with labels, then confirm emits submit', () => {
+    const d = upTo('summary');
+    const summary = d.last.replies.find((r) => r.type === 'summary');
+    expect(summary).toEqual({
+      type: 'summary',
+      title: 'Récapitulatif',
+      items: [
+        { stepId: 'consent', label: 'Acceptez-vous ?', value: 'Accepté' },
+        { stepId: 'role', label: 'Métier', value: 'Enseignant' },
+        { stepId: 'signs', label: 'Quels signes ?', value: 'Fugues, Argent inexpliqué' },
+        { stepId: 'age', label: 'Quel âge ?', value: '16' },
+        { stepId: 'when', label: 'Depuis quand ?', value: '13/07/2024' },
+        { stepId: 'details', label: 'Des détails ?', value: 'Il a 16 ans et fugue.' },
+      ],
+    });
+    const r = d.press('$confirm');
+    expect(r.status).toBe('submitting');
+    expect(r.effects).toEqual([
+      {
+        type: 'submit',
+        flowId: 'complete',
+        flowVersion: 2,
+        kind: 'professional',
+        lang: 'fr',
+        answers: {
+          consent: true,
+          role: 'teacher',
+          signs: ['runaway', 'money'],
+          age: 16,
+          when: '2024-07-13',
+          details: 'Il a 16 ans et fugue.',
+        },
+        urgency: 'normal',
+        routing: { role: 'teacher', details: 'Il a 16 ans et fugue.' },
+        receipt: true,
+      },
+    ]);
+    expect(isValidState(d.state, d.flow)).toBe(true);
+  });
+
+  it('submit then submitted: receipt, end text, completed and forgotten', () => {
+    const d = upTo('summary');
+    d.press('$confirm');
+    expect(d.text('allo ?').replies).toEqual([{ type: 'text', text: fr.submitWait }]);
+    const r = d.submitted('PRO-7K3', 'secret-receipt');
+    expect(r.replies[0]).toEqual({
+      type: 'receipt',
+      reference: 'PRO-7K3',
+      receipt: 'secret-receipt',
+      text: fr.receiptText(true),
+    });
+    expect(r.replies[1]).toEqual({ type: 'text', text: 'Merci.' });
+    expect(r).toMatchObject({ state: null, status: 'completed', effects: [{ type: 'forget' }] });
+  });
+
+  it('submit_failed: keeps the answers and offers to try again', () => {
+    const d = upTo('summary');
+    d.press('$confirm');
+    let r = d.turn({ kind: 'submit_failed', now: d.now + 1, reason: 'no_recipient', capabilities: BUTTONS });
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.submitFailed('no_recipient') });
+    expect(lastChoices(r)?.options).toEqual([{ id: '$retry', label: fr.retry }]);
+    expect(r.status).toBe('awaiting-input');
+    r = d.text('réessayer');
+    expect(r.status).toBe('submitting');
+    expect(r.effects[0]?.type).toBe('submit');
+  });
+
+  it('end: a submitted turn without any state still gives the receipt', () => {
+    const r = step(complete(), null, {
+      kind: 'submitted',
+      now: T0,
+      reference: 'R-9',
+      receipt: 'sec',
+      capabilities: BUTTONS,
+    });
+    expect(r.replies[0]).toMatchObject({ type: 'receipt', reference: 'R-9', receipt: 'sec' });
+    expect(r).toMatchObject({ state: null, status: 'completed' });
+  });
+});
+
+describe('summary changes', () => {
+  it('change one answer, then come back to the summary', () => {
+    const d = upTo('summary');
+    let r = d.press('$change');
+    expect(lastChoices(r)?.stepId).toBe('summary:change');
+    expect(lastChoices(r)?.options.map((o) => o.id)).toEqual([
+      'consent',
+      'role',
+      'signs',
+      'age',
+      'when',
+      'details',
+      '$cancel',
+    ]);
+    d.press('role');
+    expect(d.state?.stepId).toBe('role');
+    r = d.press('nurse');
+    expect(d.state?.stepId).toBe('summary');
+    expect(r.replies.find((x) => x.type === 'summary')).toMatchObject({
+      items: expect.arrayContaining([{ stepId: 'role', label: 'Métier', value: 'Infirmière scolaire' }]),
+    });
+  });
+  it('a change that opens a new branch asks its questions before the summary, and drops the old ones', () => {
+    const d = upTo('summary');
+    d.press('$change');
+    d.press('age');
+    d.text('12');
+    expect(d.state?.stepId).toBe('school');
+    d.text('oui');
+    expect(d.state?.stepId).toBe('summary');
+    const r = d.press('$confirm');
+    expect(r.effects[0]).toMatchObject({ answers: { age: 12, school: true } });
+  });
+  it('answers of an abandoned branch are not sent', () => {
+    const d = upTo('age');
+    d.text('10');
+    d.text('oui'); // school
+    d.text('hier');
+    d.text('/passer');
+    d.press('$change');
+    d.press('age');
+    d.text('18');
+    expect(d.state?.stepId).toBe('summary');
+    const r = d.press('$confirm');
+    const effect = r.effects[0];
+    expect(effect?.type === 'submit' && 'school' in effect.answers).toBe(false);
+  });
+  it('restart from the summary clears every answer', () => {
+    const d = upTo('summary');
+    d.press('$restart');
+    expect(d.state).toMatchObject({ stepId: 'consent', answers: {}, skipped: [], urgency: 'normal' });
+  });
+});
+
+describe('re-prompts', () => {
+  it('names what is expected and shows the question again', () => {
+    const d = new Driver(youthMini(), PLAIN);
+    d.start();
+    const r = d.text('peut-être');
+    expect(r.replies[0]).toEqual({ type: 'text', text: frTu.invalidYesNo });
+    expect(lastChoices(r)?.text).toContain('Es-tu en sécurité ?\n\n1. Oui\n2. Non');
+  });
+  it('offers /aide after 3 invalid answers in a row, not before, and resets after a valid answer', () => {
+    const d = new Driver(youthMini());
+    d.start();
+    expect(shown(d.text('bof'))).not.toContain('/aide');
+    expect(shown(d.text('bof'))).not.toContain('/aide');
+    const third = d.text('bof');
+    expect(third.replies[0]).toEqual({ type: 'text', text: `${frTu.invalidYesNo}\n\n${frTu.offerHelp}` });
+    expect(d.state?.invalid).toBe(3);
+    d.text('oui');
+    expect(d.state?.invalid).toBe(0);
+  });
+  it('uses vous for professionals and tu for young people', () => {
+    const pro = upTo('age');
+    expect(shown(pro.text('??'))).toContain("J'attends un nombre");
+    const youth = new Driver(youthMini());
+    youth.start();
+    expect(shown(youth.text('??'))).toContain('Réponds par oui ou par non');
+    expect(fr.invalidYesNo).toContain('Répondez');
+  });
+});
+
+describe('global commands', () => {
+  it('/aide and /help show help, then the question again', () => {
+    const d = new Driver(youthMini());
+    d.start();
+    for (const cmd of ['/aide', '/HELP']) {
+      const r = d.text(cmd);
+      expect(r.replies[0]).toEqual({ type: 'text', text: frTu.help });
+      expect(lastChoices(r)?.stepId).toBe('safety');
+    }
+  });
+  it('/passer is listed in the help of an optional step', () => {
+    const d = upTo('details');
+    expect(shown(d.text('/aide'))).toContain(fr.helpSkip);
+  });
+  it('/urgence, /emergency and the words urgence, danger, SOS show the emergency card', () => {
+    const d = new Driver(youthMini());
+    d.start();
+    for (const input of ['/urgence', '/emergency', 'urgence', 'Danger !', 'SOS']) {
+      const r = d.text(input);
+      const card = r.replies.find((x) => x.type === 'emergency');
+      expect(card && card.type === 'emergency' && card.lines.map((l) => l.number)).toEqual([
+        '17',
+        '112',
+        '114',
+        '119',
+        '0 800 235 236',
+      ]);
+      expect(d.state?.stepId).toBe('safety');
+      expect(d.state?.invalid).toBe(0);
+    }
+    const pro = new Driver(complete());
+    pro.start();
+    const card = pro.text('/urgence').replies[0];
+    expect(card?.type === 'emergency' && card.lines.map((l) => l.number)).toEqual([
+      '17',
+      '112',
+      '114',
+      '119',
+    ]);
+  });
+  it('/effacer and /erase erase at once', () => {
+    for (const cmd of ['/effacer', '/Erase']) {
+      const d = upTo('signs');
+      const r = d.text(cmd);
+      expect(r).toEqual({
+        state: null,
+        replies: [{ type: 'text', text: fr.erased(true) }],
+        effects: [{ type: 'erase' }],
+        status: 'erased',
+      });
+    }
+  });
+  it('/recommencer and /restart start again with nothing kept', () => {
+    for (const cmd of ['/recommencer', '/restart']) {
+      const d = upTo('age');
+      const r = d.text(cmd);
+      expect(r.replies[0]).toEqual({ type: 'text', text: fr.restarted });
+      expect(d.state).toMatchObject({ stepId: 'consent', answers: {}, urgency: 'normal' });
+    }
+  });
+  it('/langue en switches language; /language alone offers a picker; unknown languages are refused', () => {
+    const d = upTo('role');
+    let r = d.text('/langue en');
+    expect(r.replies[0]).toEqual({ type: 'text', text: 'I will continue in English.' });
+    expect(lastChoices(r)?.text).toBe('Your job?');
+    r = d.text('/language');
+    expect(lastChoices(r)).toMatchObject({ stepId: '$lang', options: [{ id: 'fr' }, { id: 'en' }] });
+    r = d.press('fr', '$lang');
+    expect(d.state?.lang).toBe('fr');
+    r = d.text('/langue de');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.languageUnavailable('fr, en') });
+  });
+  it('/suivi and /followup ask the caller to open the replies; without a code they explain', () => {
+    const d = upTo('role');
+    const before = d.state;
+    let r = d.text('/suivi AB12 CD34');
+    expect(r.effects).toEqual([{ type: 'follow_up', receipt: 'AB12CD34' }]);
+    expect(r.state?.stepId).toBe(before?.stepId);
+    r = d.text('/followup');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.followUpUsage });
+    expect(r.effects).toEqual([]);
+    const fresh = step(complete(), null, {
+      kind: 'text',
+      now: T0,
+      text: '/suivi XYZ',
+      capabilities: BUTTONS,
+    });
+    expect(fresh).toEqual({
+      state: null,
+      replies: [],
+      effects: [{ type: 'follow_up', receipt: 'XYZ' }],
+      status: 'awaiting-input',
+    });
+  });
+  it('/stop forgets the conversation', () => {
+    const d = upTo('role');
+    expect(d.text('/stop')).toEqual({
+      state: null,
+      replies: [{ type: 'text', text: fr.stopped }],
+      effects: [{ type: 'forget' }],
+      status: 'stopped',
+    });
+  });
+  it('/passer and /skip skip optional steps only', () => {
+    const d = upTo('when');
+    d.text('/skip');
+    expect(d.state?.stepId).toBe('details');
+    d.text('/passer');
+    expect(d.state?.stepId).toBe('summary');
+    const required = upTo('role');
+    const r = required.text('/passer');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.cannotSkip });
+    expect(required.state?.stepId).toBe('role');
+  });
+  it('an unknown command is named as such and does not count as an invalid answer', () => {
+    const d = upTo('role');
+    const r = d.text('/teleport');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.unknownCommand });
+    expect(d.state?.invalid).toBe(0);
+  });
+});
+
+describe('buttons', () => {
+  it('a press on an earlier question is stale: the current question is shown again', () => {
+    const d = upTo('signs');
+    const r = d.press('nurse', 'role');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.staleButton });
+    expect(lastChoices(r)?.stepId).toBe('signs');
+    expect(d.state?.answers.role).toBe('teacher');
+  });
+  it('an option id the step does not have is stale too', () => {
+    const d = upTo('role');
+    const r = d.press('astronaut');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.staleButton });
+    expect(d.state?.answers.role).toBeUndefined();
+  });
+  it('choices are numbered in the text only without buttons, and always carry ids and labels', () => {
+    const withButtons = upTo('role');
+    const plain = upTo('role', PLAIN);
+    expect(lastChoices(withButtons.last)?.text).not.toContain('1.');
+    expect(lastChoices(plain.last)?.text).toContain('4. Danger immédiat');
+    expect(lastChoices(plain.last)?.options).toEqual(lastChoices(withButtons.last)?.options);
+  });
+});
+
+describe('expiry', () => {
+  it('a conversation idle for more than 24 h is forgotten kindly and starts over', () => {
+    const d = upTo('age');
+    d.now += 24 * 3600 * 1000 + 1;
+    const r = d.text('16');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.expired(24) });
+    expect(d.state).toMatchObject({ stepId: 'consent', answers: {} });
+  });
+  it('just under the timeout the conversation goes on', () => {
+    const d = upTo('age');
+    d.now += 24 * 3600 * 1000 - 2000;
+    d.text('16');
+    expect(d.state?.answers.age).toBe(16);
+  });
+  it('idleTimeoutMs can be changed', () => {
+    const d = new Driver(complete(), BUTTONS, { idleTimeoutMs: 60_000 });
+    d.start();
+    d.now += 61_000;
+    expect(d.press('accept').replies[0]).toEqual({ type: 'text', text: fr.expired(1) });
+  });
+});
+
+describe('version pinning', () => {
+  const registry = FlowRegistry.load({ dir: `${FIXTURES}registry` });
+  it('a state started on v1 is discarded with a friendly message when given the v2 flow', () => {
+    const v1 = registry.get('youth-mini', 1) as Flow;
+    const v2 = registry.latest('youth-mini') as Flow;
+    expect(v2.version).toBe(2);
+    const d = new Driver(v1);
+    d.start();
+    d.text('oui');
+    expect(d.state?.v).toEqual([ENGINE_VERSION, 'youth-mini', 1]);
+    const r = step(v2, d.state, {
+      kind: 'text',
+      now: d.now + 1000,
+      text: 'mon histoire',
+      capabilities: BUTTONS,
+    });
+    expect(r.replies[0]).toEqual({ type: 'text', text: frTu.discarded });
+    expect(r.state?.v).toEqual([ENGINE_VERSION, 'youth-mini', 2]);
+    expect(r.state?.answers).toEqual({});
+  });
+  it('the same state given its own version (from the archive) goes on', () => {
+    const v1 = registry.get('youth-mini', 1) as Flow;
+    const d = new Driver(v1);
+    d.start();
+    d.text('oui');
+    const again = registry.get(d.state?.v[1] ?? '', d.state?.v[2] ?? 0) as Flow;
+    const r = step(again, d.state, {
+      kind: 'text',
+      now: d.now + 1000,
+      text: 'mon histoire',
+      capabilities: BUTTONS,
+    });
+    expect(r.status).toBe('submitting');
+    expect(r.effects[0]).toMatchObject({ flowVersion: 1, answers: { safety: true, story: 'mon histoire' } });
+  });
+  it('a state from another engine version or a broken state is discarded, never thrown on', () => {
+    const d = new Driver(youthMini());
+    d.start();
+    const old = {
+      ...(d.state as ConversationState),
+      v: [ENGINE_VERSION + 1, 'youth-mini', 1],
+    } as ConversationState;
+    for (const bad of [
+      old,
+      { nonsense: true },
+      'string',
+      [],
+      { ...(d.state as ConversationState), stepId: 'card' },
+    ]) {
+      const r = step(youthMini(), bad as unknown as ConversationState, {
+        kind: 'text',
+        now: d.now + 1,
+        text: 'oui',
+        capabilities: BUTTONS,
+      });
+      expect(r.replies[0]).toEqual({ type: 'text', text: frTu.discarded });
+      expect(r.state?.stepId).toBe('safety');
+    }
+  });
+});
+
+describe('never throws', () => {
+  it('a flow defect becomes an apology and a forgotten conversation', () => {
+    const broken: Flow = { ...youthMini(), start: 'nowhere' };
+    const r = step(broken, null, { kind: 'start', now: T0, capabilities: BUTTONS });
+    expect(r).toEqual({
+      state: null,
+      replies: [{ type: 'text', text: frTu.technicalProblem }],
+      effects: [{ type: 'forget' }],
+      status: 'stopped',
+    });
+  });
+  it('the start turn on a conversation in progress resumes it', () => {
+    const d = upTo('age');
+    const r = d.start();
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.resumed });
+    expect(d.state?.stepId).toBe('age');
+  });
+  it('loads the fixture flows through the real loader', () => {
+    expect(() => loadFlowFile(`${FIXTURES}complete.yaml`)).not.toThrow();
+  });
+});

@@ -1,0 +1,473 @@
+// Golden transcripts of the two conversation scripts, in French and English, along their main branches.
+// Each walk drives the real engine turn by turn, renders every reply and effect as plain text and compares
+// the result with tests/flows/__golden__/<walk>.txt. Rewrite the files with `UPDATE_GOLDEN=1 npx vitest run
+// tests/flows/golden.test.ts`, then read the diff: it is the conversation as a user will see it.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  type Capabilities,
+  type ConversationState,
+  type Effect,
+  type Flow,
+  type Reply,
+  type StepResult,
+  step,
+  type Turn,
+  type Urgency,
+} from '../../src/engine/index.js';
+import { FlowRegistry } from '../../src/flows/index.js';
+
+const GOLDEN_DIR = fileURLToPath(new URL('./__golden__/', import.meta.url));
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
+const REFERENCE = 'R-TEST-0001';
+const RECEIPT = 'ABCD-EFGH-JKMN-PQRS';
+/** A fixed clock (a Wednesday morning in Paris), 20 seconds per turn. */
+const T0 = Date.UTC(2025, 0, 15, 9, 0, 0);
+const CAPS: Capabilities = { buttons: true, deleteMessages: true };
+/** A young person should be done in about 15 messages (their own turns, /start included). */
+const YOUTH_MAX_USER_TURNS = 15;
+
+/** What the simulated user does. */
+type Action =
+  /** Types a message (an answer or a command). */
+  | { say: string }
+  /** Presses a button of the choices shown last (option id; built-ins: $done, $skip, $confirm, $change, yes, no). */
+  | { press: string }
+  /** Presses several buttons of a multiple choice, then "Valider". */
+  | { tick: string[] };
+
+interface Walk {
+  name: string;
+  flow: 'youth' | 'professional';
+  lang: 'fr' | 'en';
+  title: string;
+  payload: string;
+  actions: Action[];
+  /** Expected urgency of the submit effect, or `null` when the walk ends without sending. */
+  urgency: Urgency | null;
+  /** Expected routing of the submit effect. */
+  routing?: Record<string, unknown>;
+  /** The `end` step the walk finishes on (its text is the last reply). */
+  endsOn: string;
+}
+
+/** The real registry: every flow file is loaded and checked, and /start payloads select flows by alias. */
+const REGISTRY = FlowRegistry.load();
+
+function flowOf(walk: Walk): Flow {
+  const flow = REGISTRY.byAlias(walk.payload);
+  if (!flow) throw new Error(`${walk.name}: /start ${walk.payload} selects no flow`);
+  return flow;
+}
+
+// --- Rendering -------------------------------------------------------------------------------------------
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((line, i) => (i === 0 ? line : line ? `${prefix}${line}` : prefix.trimEnd()))
+    .join('\n');
+}
+
+function renderReply(reply: Reply): string[] {
+  switch (reply.type) {
+    case 'text':
+      return [`<< ${indent(reply.text, '   ')}`];
+    case 'choices': {
+      const head = `<< [${reply.multi ? 'multi' : 'choice'} ${reply.stepId}] ${indent(reply.text, '   ')}`;
+      const options = reply.options.map((o) => {
+        const box = reply.multi && !o.id.startsWith('$') ? (o.selected ? '[x] ' : '[ ] ') : '';
+        return `     - ${box}${o.label}  {${o.id}}`;
+      });
+      return [head, ...options];
+    }
+    case 'emergency':
+      return [
+        `<< [emergency] ${reply.title}`,
+        ...reply.lines.map((l) => `     ${l.number} : ${l.label}`),
+        ...(reply.text ? [`   ${indent(reply.text, '   ')}`] : []),
+      ];
+    case 'summary':
+      return [
+        `<< [summary] ${indent(reply.title, '   ')}`,
+        ...reply.items.map((i) => `     ${i.label} : ${indent(i.value, '       ')}`),
+      ];
+    case 'receipt':
+      return [
+        `<< [receipt] reference ${reply.reference}${reply.receipt ? `, code ${reply.receipt}` : ''}`,
+        `   ${indent(reply.text, '   ')}`,
+      ];
+  }
+}
+
+function renderEffect(effect: Effect): string[] {
+  if (effect.type !== 'submit') return [`!! ${effect.type}`];
+  return [
+    `!! submit ${effect.flowId} v${effect.flowVersion} (${effect.kind}, ${effect.lang}) urgency=${effect.urgency} receipt=${effect.receipt}`,
+    `     routing ${JSON.stringify(effect.routing)}`,
+    ...Object.entries(effect.answers).map(([k, v]) => `     ${k} = ${JSON.stringify(v)}`),
+  ];
+}
+
+// --- Driving the engine ------------------------------------------------------------------------------------
+
+interface Transcript {
+  text: string;
+  userTurns: number;
+  botMessages: number;
+  submits: Extract<Effect, { type: 'submit' }>[];
+  final: StepResult;
+  lastReply: Reply | undefined;
+}
+
+function run(walk: Walk): Transcript {
+  const flow = flowOf(walk);
+  const lines: string[] = [
+    `# ${walk.name}: ${walk.title}`,
+    `# flow ${flow.id} v${flow.version}, language ${walk.lang}. Generated by tests/flows/golden.test.ts (UPDATE_GOLDEN=1).`,
+    '# ">>" user, "<<" bot, "!!" effect for the caller, "==" status when not awaiting input.',
+    '',
+  ];
+  let state: ConversationState | null = null;
+  let now = T0;
+  let userTurns = 0;
+  let botMessages = 0;
+  let lastChoices: Extract<Reply, { type: 'choices' }> | undefined;
+  let lastReply: Reply | undefined;
+  let result: StepResult | undefined;
+  const submits: Extract<Effect, { type: 'submit' }>[] = [];
+
+  const apply = (turn: Turn, shown: string) => {
+    lines.push(shown);
+    result = step(flow, state, turn);
+    state = result.state;
+    now += 20_000;
+    for (const reply of result.replies) {
+      // A multiple choice re-rendered after a toggle is the same message edited in place.
+      const edit =
+        reply.type === 'choices' && lastReply?.type === 'choices' && lastReply.stepId === reply.stepId;
+      if (!edit) botMessages += 1;
+      if (reply.type === 'choices') lastChoices = reply;
+      lastReply = reply;
+      lines.push(...renderReply(reply));
+    }
+    for (const effect of result.effects) {
+      if (effect.type === 'submit') submits.push(effect);
+      lines.push(...renderEffect(effect));
+    }
+    if (result.status !== 'awaiting-input') lines.push(`== ${result.status}`);
+    lines.push('');
+  };
+
+  const press = (optionId: string) => {
+    const choices = lastChoices;
+    if (!choices) throw new Error(`${walk.name}: no buttons to press "${optionId}"`);
+    const option = choices.options.find((o) => o.id === optionId);
+    if (!option) {
+      throw new Error(
+        `${walk.name}: no button "${optionId}" on ${choices.stepId} (${choices.options.map((o) => o.id).join(', ')})`,
+      );
+    }
+    userTurns += 1;
+    apply(
+      { kind: 'choice', now, stepId: choices.stepId, optionId, capabilities: CAPS },
+      `>> [${option.label}]`,
+    );
+  };
+
+  userTurns += 1;
+  apply(
+    { kind: 'start', now, payload: walk.payload, locale: walk.lang, capabilities: CAPS },
+    `>> /start ${walk.payload}`,
+  );
+  for (const action of walk.actions) {
+    if ('say' in action) {
+      userTurns += 1;
+      apply({ kind: 'text', now, text: action.say, capabilities: CAPS }, `>> ${indent(action.say, '   ')}`);
+    } else if ('press' in action) {
+      press(action.press);
+    } else {
+      for (const id of action.tick) press(id);
+      press('$done');
+    }
+  }
+  if (submits.length > 0) {
+    apply(
+      { kind: 'submitted', now, reference: REFERENCE, receipt: RECEIPT, capabilities: CAPS },
+      `>> (service: submitted ${REFERENCE}, receipt ${RECEIPT})`,
+    );
+  }
+  lines.push(`# ${userTurns} user turns, ${botMessages} bot messages.`);
+  if (!result) throw new Error('no turn was played');
+  return { text: `${lines.join('\n')}\n`, userTurns, botMessages, submits, final: result, lastReply };
+}
+
+// --- The walks ---------------------------------------------------------------------------------------------
+
+const WALKS: Walk[] = [
+  {
+    name: 'youth-fr-safe-me',
+    flow: 'youth',
+    lang: 'fr',
+    title: 'safe, about me, contact with the secret code',
+    payload: 'jeune',
+    actions: [
+      { press: 'safe' },
+      { press: 'me' },
+      { press: 'age_15_16' },
+      { tick: ['exchange', 'partner'] },
+      { say: "Il a 22 ans. Il dit que je lui dois de l'argent pour les cadeaux." },
+      { tick: ['talk', 'health'] },
+      { press: 'receipt' },
+      { press: '$confirm' },
+    ],
+    urgency: 'normal',
+    routing: {},
+    endsOn: 'end_me',
+  },
+  {
+    name: 'youth-fr-unsafe-friend',
+    flow: 'youth',
+    lang: 'fr',
+    title: 'not safe (emergency card), goes on, about a friend, contact by phone',
+    payload: 'aide',
+    actions: [
+      { press: 'unsafe' },
+      { press: 'continue' },
+      { press: 'friend' },
+      { press: '$skip' },
+      { tick: ['kept_away', 'threats'] },
+      { say: '/passer' },
+      { tick: ['shelter', 'how_to_help'] },
+      { press: 'phone' },
+      { say: '06 12 34 56 78' },
+      { press: '$confirm' },
+    ],
+    urgency: 'immediate',
+    routing: {},
+    endsOn: 'end_friend',
+  },
+  {
+    name: 'youth-fr-unsafe-later',
+    flow: 'youth',
+    lang: 'fr',
+    title: 'not safe (emergency card), stops there: nothing is sent',
+    payload: 'jeune',
+    actions: [{ press: 'unsafe' }, { press: 'later' }],
+    urgency: null,
+    endsOn: 'end_later',
+  },
+  {
+    name: 'youth-en-safe-friend',
+    flow: 'youth',
+    lang: 'en',
+    title: 'safe, about a friend, skips most questions, wants no reply',
+    payload: 'help',
+    actions: [
+      { press: 'safe' },
+      { press: 'friend' },
+      { press: 'age_17' },
+      { tick: ['plan', 'online'] },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: 'none' },
+      { press: '$confirm' },
+    ],
+    urgency: 'normal',
+    routing: {},
+    endsOn: 'end_friend',
+  },
+  {
+    name: 'youth-en-unsure-me',
+    flow: 'youth',
+    lang: 'en',
+    title: 'not sure about safety (emergency card, high), about me, typed answers',
+    payload: 'youth',
+    actions: [
+      { say: "I don't know" },
+      { say: '1' },
+      { say: 'me' },
+      { say: '2' },
+      { say: '1, 5' },
+      { say: 'He has my pictures and says he will post them.' },
+      { say: '1' },
+      { say: '1' },
+      { say: 'yes' },
+    ],
+    urgency: 'high',
+    routing: {},
+    endsOn: 'end_me',
+  },
+  {
+    name: 'professional-fr-danger',
+    flow: 'professional',
+    lang: 'fr',
+    title: 'immediate danger, in Seine-Saint-Denis, call-back contact given',
+    payload: 'pro',
+    actions: [
+      { press: 'ase' },
+      { say: "Foyer de l'enfance, Bobigny" },
+      { say: '01 23 45 67 89' },
+      { say: '14' },
+      { press: 'girl' },
+      { press: 'seine_saint_denis' },
+      { say: 'Saint-Denis' },
+      { press: 'ase' },
+      { tick: ['running_away', 'money', 'older_partner', 'hotels'] },
+      { press: 'yes' },
+      { tick: ['crip'] },
+      {
+        say: "Fugue depuis samedi. Vue hier soir devant un hôtel près de la gare, avec un homme d'environ 25 ans.",
+      },
+      { press: '$confirm' },
+    ],
+    urgency: 'immediate',
+    routing: { territory: 'seine_saint_denis', commune: 'Saint-Denis' },
+    endsOn: 'end_urgent',
+  },
+  {
+    name: 'professional-fr-no-danger',
+    flow: 'professional',
+    lang: 'fr',
+    title: 'no immediate danger, in Seine-Saint-Denis, no contact left',
+    payload: 'professionnel',
+    actions: [
+      { press: 'school' },
+      { say: 'Collège Paul-Éluard, Montreuil' },
+      { press: '$skip' },
+      { say: '15 ans' },
+      { press: '$skip' },
+      { press: 'seine_saint_denis' },
+      { say: 'Montreuil' },
+      { press: 'unknown' },
+      { tick: ['school_absence', 'gifts_phone', 'online'] },
+      { press: 'no' },
+      { tick: ['nothing'] },
+      { say: 'Absences le vendredi depuis un mois. Deux téléphones. Parle d’un « plan » à ses amies.' },
+      { press: '$confirm' },
+    ],
+    urgency: 'normal',
+    routing: { territory: 'seine_saint_denis', commune: 'Montreuil' },
+    endsOn: 'end_no_contact',
+  },
+  {
+    name: 'professional-en-danger',
+    flow: 'professional',
+    lang: 'en',
+    title: 'immediate danger, lives elsewhere, call-back contact given',
+    payload: 'professional',
+    actions: [
+      { press: 'police' },
+      { say: 'Police station, Aubervilliers' },
+      { say: 'brigade.mineurs@example.org' },
+      { say: '16' },
+      { press: 'boy' },
+      { press: 'elsewhere' },
+      { press: 'pjj' },
+      { tick: ['money', 'online', 'violence'] },
+      { press: 'yes' },
+      { tick: ['police', 'parents'] },
+      { say: 'Ads found online. Seen with bruises on Monday. Mother worried.' },
+      { press: '$confirm' },
+    ],
+    urgency: 'immediate',
+    routing: { territory: 'elsewhere' },
+    endsOn: 'end_urgent',
+  },
+  {
+    name: 'professional-en-no-danger-change',
+    flow: 'professional',
+    lang: 'en',
+    title: 'no immediate danger, place unknown, changes the age from the summary',
+    payload: 'pro',
+    actions: [
+      { press: 'association' },
+      { say: 'Youth outreach team, Sevran' },
+      { say: '06 98 76 54 32' },
+      { say: '17' },
+      { press: '$skip' },
+      { press: 'unknown' },
+      { press: 'none' },
+      { tick: ['substances', 'other'] },
+      { press: 'no' },
+      { tick: ['nothing'] },
+      { say: 'Often at the shopping centre late at night with older men. Not sure what is going on.' },
+      { press: '$change' },
+      { press: 'age' },
+      { say: '16' },
+      { press: '$confirm' },
+    ],
+    urgency: 'normal',
+    routing: { territory: 'unknown' },
+    endsOn: 'end_callback',
+  },
+];
+
+// --- Tests -------------------------------------------------------------------------------------------------
+
+function endText(walk: Walk): string {
+  const end = flowOf(walk).steps.find((s) => s.id === walk.endsOn);
+  if (end?.type !== 'end' || !end.text) throw new Error(`${walk.name}: no end step "${walk.endsOn}"`);
+  return end.text[walk.lang] ?? '';
+}
+
+describe('golden transcripts', () => {
+  it('covers both flows, both languages and the main branches', () => {
+    const names = WALKS.map((w) => w.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const flow of ['youth', 'professional'] as const) {
+      for (const lang of ['fr', 'en'] as const) {
+        expect(WALKS.some((w) => w.flow === flow && w.lang === lang)).toBe(true);
+      }
+    }
+  });
+
+  it('selects each flow by its /start alias', () => {
+    for (const walk of WALKS) expect(flowOf(walk).id, walk.name).toBe(walk.flow);
+  });
+
+  for (const walk of WALKS) {
+    describe(walk.name, () => {
+      const transcript = run(walk);
+      const file = join(GOLDEN_DIR, `${walk.name}.txt`);
+
+      it('matches the golden transcript', () => {
+        if (UPDATE) {
+          mkdirSync(GOLDEN_DIR, { recursive: true });
+          writeFileSync(file, transcript.text);
+        }
+        if (!existsSync(file)) {
+          throw new Error(`missing ${file}: run UPDATE_GOLDEN=1 npx vitest run tests/flows/golden.test.ts`);
+        }
+        expect(transcript.text).toBe(readFileSync(file, 'utf8'));
+      });
+
+      it('sends once with the expected urgency and routing, then ends', () => {
+        const { final, submits } = transcript;
+        if (walk.urgency === null) {
+          expect(submits).toEqual([]);
+        } else {
+          expect(submits).toHaveLength(1);
+          const submit = submits[0]!;
+          expect(submit.urgency).toBe(walk.urgency);
+          expect(submit.receipt).toBe(true);
+          expect(submit.kind).toBe(walk.flow);
+          expect(submit.lang).toBe(walk.lang);
+          expect(submit.routing).toEqual(walk.routing);
+        }
+        expect(final.status).toBe('completed');
+        expect(final.state).toBeNull();
+        expect(final.effects).toContainEqual({ type: 'forget' });
+        expect(transcript.lastReply).toEqual({ type: 'text', text: endText(walk) });
+      });
+
+      if (walk.flow === 'youth') {
+        it(`lets a young person finish in at most ${YOUTH_MAX_USER_TURNS} turns`, () => {
+          expect(transcript.userTurns).toBeLessThanOrEqual(YOUTH_MAX_USER_TURNS);
+        });
+      }
+    });
+  }
+});
