@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AppConfig } from './config/index.js';
+import { createIntake, type Intake, inboxReadiness } from './intake/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorHandling } from './plugins/errors.js';
@@ -27,8 +28,10 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Shared rate-limit store for several instances (REDIS_URL). */
   redis?: Redis;
-  /** Extra readiness checks the later parts register (e.g. every inbox has a coordinator key). */
+  /** Extra readiness checks. */
   readinessChecks?: ReadinessCheck[];
+  /** The intake pipeline (built from the config and master key when absent). */
+  intake?: Intake;
 }
 
 /** Services shared by the route plugins, available as `app.intake`. */
@@ -38,6 +41,8 @@ export interface IntakeContext {
   metrics: Metrics;
   masterKey: string;
   readinessChecks: ReadinessCheck[];
+  /** Runs conversation turns and seals reports; used by the channels. */
+  pipeline: Intake;
 }
 
 declare module 'fastify' {
@@ -69,12 +74,25 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   }) as unknown as FastifyInstance;
 
   const metrics = deps.metrics ?? createMetrics();
+  const pipeline =
+    deps.intake ?? (await createIntake({ config, db: deps.db, masterKey: deps.masterKey, logger, metrics }));
+  const inboxes: ReadinessCheck = {
+    name: 'inboxes',
+    // A report is never sealed to nobody: in production an inbox without a coordinator makes the service
+    // not ready; in development it is a warning, so a fresh `npm start` is ready before any set-up.
+    check: async () => {
+      const problem = await inboxReadiness(deps.db, config);
+      if (!problem) return undefined;
+      return config.nodeEnv === 'production' ? problem : { warning: problem };
+    },
+  };
   app.decorate('intake', {
     config,
     db: deps.db,
     metrics,
     masterKey: deps.masterKey,
-    readinessChecks: [...(deps.readinessChecks ?? [])],
+    readinessChecks: [inboxes, ...(deps.readinessChecks ?? [])],
+    pipeline,
   } satisfies IntakeContext);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -139,5 +157,6 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   await app.register(healthRoutes);
+  // Channel and inbox plugins (one line each; each plugin takes what it needs from app.intake).
   return app;
 }

@@ -4,7 +4,7 @@
  */
 import type { AppConfig } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
-import { type Database, openDatabase } from '../store/index.js';
+import { type Database, migrate, openDatabase } from '../store/index.js';
 
 /** A failure the CLI reports in one line with this exit code (1 failure, 2 usage). */
 export class CliError extends Error {
@@ -17,11 +17,18 @@ export class CliError extends Error {
   }
 }
 
-/** Loads the configuration and opens the database for one command; closes it when `fn` is done. */
-export async function withDatabase<T>(fn: (db: Database, config: AppConfig) => Promise<T>): Promise<T> {
+/**
+ * Loads the configuration and opens the database for one command (applying pending migrations, as the
+ * server does at start); closes it when `fn` is done.
+ */
+export async function withDatabase<T>(
+  fn: (db: Database, config: AppConfig) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
   const config = loadConfig();
   const db = await openDatabase(config);
   try {
+    if (options.migrate !== false) await migrate(db);
     return await fn(db, config);
   } finally {
     await db.close();

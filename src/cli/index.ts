@@ -5,8 +5,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.js';
+import { registerChatCommand } from './chat.js';
 import { CliError } from './context.js';
+import { registerCoordinatorCommands } from './coordinators.js';
 import { registerFlowsCommands } from './flows.js';
+import { registerKeysCommands } from './keys.js';
 import { registerSystemCommands } from './system.js';
 
 /** Builds the program (tests call it with their own output streams). */
@@ -18,6 +21,9 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: true });
   registerSystemCommands(program);
   registerFlowsCommands(program);
+  registerChatCommand(program);
+  registerCoordinatorCommands(program);
+  registerKeysCommands(program);
   // exitOverride is inherited by commands created after it is set on the parent only when copied:
   // apply it to every (sub)command so usage errors exit 2 everywhere.
   const applyOverride = (cmd: Command) => {

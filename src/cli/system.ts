@@ -23,22 +23,25 @@ export function registerSystemCommands(program: Command) {
     )
     .option('--status', 'only list pending migrations, change nothing')
     .action(async (opts: { status?: boolean }) => {
-      await withDatabase(async (db) => {
-        if (opts.status) {
-          const pending = await pendingMigrations(db);
+      await withDatabase(
+        async (db) => {
+          if (opts.status) {
+            const pending = await pendingMigrations(db);
+            process.stdout.write(
+              pending.length === 0
+                ? `up to date (${db.kind})\n`
+                : `${pending.map((m) => `pending ${String(m.version).padStart(4, '0')} ${m.name}`).join('\n')}\n`,
+            );
+            return;
+          }
+          const applied = await migrate(db);
           process.stdout.write(
-            pending.length === 0
+            applied.length === 0
               ? `up to date (${db.kind})\n`
-              : `${pending.map((m) => `pending ${String(m.version).padStart(4, '0')} ${m.name}`).join('\n')}\n`,
+              : `${applied.map((m) => `applied ${String(m.version).padStart(4, '0')} ${m.name}`).join('\n')}\n`,
           );
-          return;
-        }
-        const applied = await migrate(db);
-        process.stdout.write(
-          applied.length === 0
-            ? `up to date (${db.kind})\n`
-            : `${applied.map((m) => `applied ${String(m.version).padStart(4, '0')} ${m.name}`).join('\n')}\n`,
-        );
-      });
+        },
+        { migrate: false },
+      );
     });
 }

@@ -52,6 +52,8 @@ export interface AppConfig extends FileConfig {
   dataDir: string;
   /** Base64 master key from the environment; absent in development means "generate one in dataDir". */
   masterKey?: string;
+  /** Previous master keys still accepted for reading during a rotation (INTAKE_MASTER_KEY_PREVIOUS). */
+  masterKeyPrevious?: string[];
   logLevel: string;
   publicUrl?: string;
   redisUrl?: string;
@@ -224,6 +226,11 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
   };
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
   if (env.INTAKE_MASTER_KEY) config.masterKey = env.INTAKE_MASTER_KEY;
+  if (env.INTAKE_MASTER_KEY_PREVIOUS) {
+    config.masterKeyPrevious = env.INTAKE_MASTER_KEY_PREVIOUS.split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
+  }
   if (env.PUBLIC_URL) config.publicUrl = env.PUBLIC_URL;
   if (env.REDIS_URL) config.redisUrl = env.REDIS_URL;
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -283,8 +283,8 @@ function french(r: Register): EngineStrings {
     submitFailed: (reason) =>
       reason === 'no_recipient'
         ? v(
-            'Ton message n’a pas pu être transmis pour l’instant (personne n’est disponible pour le recevoir). Tes réponses sont gardées. Si c’est urgent, appelle le 119 (gratuit, 24 h/24).',
-            'Votre fiche n’a pas pu être transmise pour l’instant (aucun destinataire disponible). Vos réponses sont conservées. En cas d’urgence, appelez le 119 ou le 17.',
+            'Ton message n’a pas pu être transmis pour l’instant (personne n’est disponible pour le recevoir). Tes réponses sont gardées. Si c’est urgent : 119 (gratuit, 24 h/24), 17 (police), 112, ou 114 par SMS.',
+            'Votre fiche n’a pas pu être transmise pour l’instant (aucun destinataire disponible). Vos réponses sont conservées. En cas d’urgence : 17 (police), 112, 114 par SMS, 119 (enfance en danger).',
           )
         : v(
             'L’envoi n’a pas fonctionné (le service est momentanément indisponible). Tes réponses sont gardées : réessaie dans quelques minutes.',
@@ -394,8 +394,8 @@ function english(r: Register): EngineStrings {
     submitFailed: (reason) =>
       reason === 'no_recipient'
         ? v(
-            'Your message could not be passed on for now (nobody is available to receive it). Your answers are kept. If it is urgent, call 119 (free, 24/7).',
-            'Your report could not be passed on for now (no recipient available). Your answers are kept. If it is urgent, call 119 or 17.',
+            'Your message could not be passed on for now (nobody is available to receive it). Your answers are kept. If it is urgent: 119 (free, 24/7), 17 (police), 112, or 114 by text.',
+            'Your report could not be passed on for now (no recipient available). Your answers are kept. If it is urgent: 17 (police), 112, 114 by text, 119 (child in danger).',
           )
         : 'Sending did not work (the service is temporarily unavailable). Your answers are kept: please try again in a few minutes.',
     retryQuestion: 'Try sending again?',

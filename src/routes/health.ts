@@ -5,10 +5,13 @@
 import type { FastifyInstance } from 'fastify';
 import { listMigrations, pendingMigrations } from '../store/index.js';
 
-/** A readiness check: resolves to undefined when fine, or to a short reason (no content, no secrets). */
+/**
+ * A readiness check: resolves to undefined when fine, to a short reason when the service must not take
+ * traffic (503), or to `{ warning }` for a problem reported without failing (no content, no secrets).
+ */
 export type ReadinessCheck = {
   name: string;
-  check: () => Promise<string | undefined>;
+  check: () => Promise<string | undefined | { warning: string }>;
 };
 
 export async function healthRoutes(app: FastifyInstance) {
@@ -69,11 +72,16 @@ export async function healthRoutes(app: FastifyInstance) {
         checks.database = 'unreachable';
         reason = 'database unreachable';
       }
-      for (const c of app.intake.readinessChecks) {
+      // The other checks read the database: when it is unreachable they would only repeat that.
+      for (const c of checks.database === 'ok' ? app.intake.readinessChecks : []) {
         try {
           const problem = await c.check();
-          checks[c.name] = problem ?? 'ok';
-          if (problem && !reason) reason = `${c.name}: ${problem}`;
+          if (typeof problem === 'object') {
+            checks[c.name] = `warning: ${problem.warning}`;
+          } else {
+            checks[c.name] = problem ?? 'ok';
+            if (problem && !reason) reason = `${c.name}: ${problem}`;
+          }
         } catch (err) {
           request.log.warn({ err, check: c.name }, 'readiness check failed');
           checks[c.name] = 'failed';

@@ -1,0 +1,252 @@
+/**
+ * Coordinator-side operations, run by the coordinator's own client (the CLI here; the inbox UI runs the same
+ * crypto in the browser): creating an account, unlocking it with the passphrase, changing the passphrase,
+ * granting a colleague access to an inbox's reports, and opening reports. The passphrase and the private key
+ * exist only in this process's memory; the server side stores the public key, the wrapped private key, the
+ * Argon2 salt and a hash of the login key.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type CoordinatorKeyPair,
+  decodeBytes,
+  deriveLoginKeys,
+  encodeBytes,
+  generateCoordinatorKeyPair,
+  hashLoginKey,
+  initCrypto,
+  newPwhashSalt,
+  openDataKey,
+  openReport,
+  PASSPHRASE_MIN_CHARS,
+  resealDataKey,
+  UnwrapError,
+  unwrapPrivateKey,
+  verifyLoginKey,
+  wrapPrivateKey,
+} from '../crypto/index.js';
+import {
+  addInboxMember,
+  addReportKey,
+  type CoordinatorRow,
+  type Database,
+  findCoordinatorByLogin,
+  findReportByReference,
+  inboxesOf,
+  inboxReportKeys,
+  insertCoordinator,
+  isInboxMember,
+  listReportsForCoordinator,
+  type ReportRow,
+  sealedKeyFor,
+  updateCoordinatorSecrets,
+} from '../store/index.js';
+
+/** A refusal whose message is safe to print (no passphrase, no content). */
+export class CoordinatorError extends Error {
+  override name = 'CoordinatorError';
+}
+
+const LOGIN_PATTERN = /^[a-z0-9][a-z0-9._-]{1,63}$/;
+
+/** Checks a passphrase against the policy; returns the problem or undefined. */
+export function passphraseProblem(passphrase: string): string | undefined {
+  if ([...passphrase.normalize('NFC')].length < PASSPHRASE_MIN_CHARS) {
+    return `the passphrase must have at least ${PASSPHRASE_MIN_CHARS} characters (a few words is best)`;
+  }
+  return undefined;
+}
+
+function secretsFor(passphrase: string, keyPair: CoordinatorKeyPair, coordinatorId: string) {
+  const salt = newPwhashSalt();
+  const { loginKey, wrapKey } = deriveLoginKeys(passphrase, salt);
+  const out = {
+    pwhash_salt: encodeBytes(salt),
+    login_key_hash: hashLoginKey(loginKey),
+    wrapped_private_key: wrapPrivateKey(wrapKey, keyPair.privateKey, coordinatorId),
+  };
+  loginKey.fill(0);
+  wrapKey.fill(0);
+  return out;
+}
+
+export interface NewCoordinator {
+  name: string;
+  login: string;
+  inbox: string;
+  passphrase: string;
+  role?: 'coordinator' | 'admin';
+}
+
+/** Creates a coordinator with a fresh X25519 key pair, member of `inbox`. Returns its id. */
+export async function createCoordinator(
+  db: Database,
+  c: NewCoordinator,
+  knownInboxes: string[],
+): Promise<string> {
+  await initCrypto();
+  if (!LOGIN_PATTERN.test(c.login)) {
+    throw new CoordinatorError(
+      'login: 2 to 64 characters among a-z 0-9 . _ - (lower case, starting with a letter or digit)',
+    );
+  }
+  const name = c.name.trim();
+  if (name.length < 1 || name.length > 120) throw new CoordinatorError('name: 1 to 120 characters');
+  if (!knownInboxes.includes(c.inbox)) {
+    throw new CoordinatorError(`inbox: unknown inbox "${c.inbox}" (known: ${knownInboxes.join(', ')})`);
+  }
+  const problem = passphraseProblem(c.passphrase);
+  if (problem) throw new CoordinatorError(problem);
+  if (await findCoordinatorByLogin(db, c.login))
+    throw new CoordinatorError(`login "${c.login}" already exists`);
+  const id = randomUUID();
+  const keyPair = generateCoordinatorKeyPair();
+  const secrets = secretsFor(c.passphrase, keyPair, id);
+  await db.transaction(async (tx) => {
+    await insertCoordinator(tx, {
+      id,
+      login: c.login,
+      display_name: name,
+      role: c.role ?? 'coordinator',
+      public_key: encodeBytes(keyPair.publicKey),
+      ...secrets,
+    });
+    await addInboxMember(tx, c.inbox, id);
+  });
+  keyPair.privateKey.fill(0);
+  return id;
+}
+
+/** An unlocked coordinator: its row and its key pair (in memory only). */
+export interface Unlocked {
+  coordinator: CoordinatorRow;
+  keyPair: CoordinatorKeyPair;
+}
+
+/** Unlocks an account with its passphrase. Wrong login or passphrase: the same error. */
+export async function unlock(db: Database, login: string, passphrase: string): Promise<Unlocked> {
+  await initCrypto();
+  const refused = new CoordinatorError('wrong login or passphrase');
+  const coordinator = await findCoordinatorByLogin(db, login);
+  if (!coordinator || coordinator.disabled_at) throw refused;
+  const { loginKey, wrapKey } = deriveLoginKeys(passphrase, decodeBytes(coordinator.pwhash_salt));
+  try {
+    if (!verifyLoginKey(loginKey, coordinator.login_key_hash)) throw refused;
+    const keyPair = unwrapPrivateKey(wrapKey, coordinator.wrapped_private_key, coordinator.id);
+    return { coordinator, keyPair };
+  } catch (err) {
+    if (err instanceof UnwrapError) throw refused;
+    throw err;
+  } finally {
+    loginKey.fill(0);
+    wrapKey.fill(0);
+  }
+}
+
+/** Re-wraps the private key under a new passphrase (new salt, new login key). */
+export async function changePassphrase(db: Database, me: Unlocked, newPassphrase: string): Promise<void> {
+  const problem = passphraseProblem(newPassphrase);
+  if (problem) throw new CoordinatorError(problem);
+  const secrets = secretsFor(newPassphrase, me.keyPair, me.coordinator.id);
+  await db.transaction(async (tx) => updateCoordinatorSecrets(tx, me.coordinator.id, secrets));
+}
+
+/**
+ * Grants `toLogin` access to every report of `inbox`: the granter opens each data key with its own key pair
+ * and re-seals it to the new member's public key, here in the client. The server never sees a data key.
+ * Returns how many reports were re-sealed and how many the granter itself could not open.
+ */
+export async function grantAccess(
+  db: Database,
+  me: Unlocked,
+  toLogin: string,
+  inbox: string,
+): Promise<{ resealed: number; skipped: number }> {
+  if (!(await isInboxMember(db, inbox, me.coordinator.id))) {
+    throw new CoordinatorError(`you are not a member of inbox "${inbox}"`);
+  }
+  const target = await findCoordinatorByLogin(db, toLogin);
+  if (!target || target.disabled_at)
+    throw new CoordinatorError(`no active coordinator with login "${toLogin}"`);
+  const reports = await inboxReportKeys(db, inbox, me.coordinator.id);
+  let resealed = 0;
+  let skipped = 0;
+  await db.transaction(async (tx) => {
+    await addInboxMember(tx, inbox, target.id);
+    for (const r of reports) {
+      if (!r.sealed_key) {
+        skipped++;
+        continue;
+      }
+      const dataKey = openDataKey(r.sealed_key, me.keyPair);
+      await addReportKey(tx, r.id, target.id, resealDataKey(dataKey, target.public_key));
+      dataKey.fill(0);
+      resealed++;
+    }
+  });
+  return { resealed, skipped };
+}
+
+/** A report opened on the client: clear metadata plus the decrypted payload. */
+export interface OpenedReport {
+  reference: string;
+  inbox: string;
+  kind: string;
+  channel: string;
+  urgency: string;
+  status: string;
+  receivedAt: string;
+  payload: Record<string, unknown>;
+}
+
+function opened(row: ReportRow, payload: Record<string, unknown>): OpenedReport {
+  return {
+    reference: row.reference,
+    inbox: row.inbox_id,
+    kind: row.flow_kind,
+    channel: row.channel,
+    urgency: row.urgency,
+    status: row.status,
+    receivedAt: new Date(row.received_at).toISOString(),
+    payload,
+  };
+}
+
+function openRow(row: ReportRow, sealedKey: string, me: Unlocked): OpenedReport {
+  const payload = openReport(
+    { v: row.envelope_version, reportId: row.id, nonce: row.nonce, ciphertext: row.ciphertext, sealedKey },
+    me.keyPair,
+  );
+  return opened(row, payload);
+}
+
+/** Opens one report by reference. Not found, or not in the caller's inboxes: the same error. */
+export async function showReport(db: Database, me: Unlocked, reference: string): Promise<OpenedReport> {
+  const row = await findReportByReference(db, reference.trim().toUpperCase());
+  const inboxes = await inboxesOf(db, me.coordinator.id);
+  if (!row || !inboxes.includes(row.inbox_id))
+    throw new CoordinatorError(`no report ${reference} in your inboxes`);
+  const sealedKey = await sealedKeyFor(db, row.id, me.coordinator.id);
+  if (!sealedKey) {
+    throw new CoordinatorError(
+      `report ${row.reference} was not sealed to you yet: ask a member to run \`intake coordinator grant\``,
+    );
+  }
+  return openRow(row, sealedKey, me);
+}
+
+/** Lists (and opens) the reports of the caller's inboxes, newest first. */
+export async function listReports(
+  db: Database,
+  me: Unlocked,
+  filter: { inbox?: string; status?: string; limit?: number } = {},
+): Promise<(OpenedReport | (Omit<OpenedReport, 'payload'> & { payload: null }))[]> {
+  const rows = await listReportsForCoordinator(db, {
+    coordinatorId: me.coordinator.id,
+    ...(filter.inbox ? { inboxId: filter.inbox } : {}),
+    ...(filter.status ? { status: filter.status } : {}),
+    ...(filter.limit ? { limit: filter.limit } : {}),
+  });
+  return rows.map((row) =>
+    row.sealed_key ? openRow(row, row.sealed_key, me) : { ...opened(row, {}), payload: null },
+  );
+}

@@ -1,0 +1,474 @@
+/**
+ * The intake service: runs one conversation turn end to end. Under a per-conversation lock it opens the
+ * encrypted state, asks the engine what to do, carries out the effects (seal and route a report, follow-up,
+ * erase), and stores the new state encrypted, all in one transaction: a turn either fully happens or not at
+ * all (the platform then redelivers it). Nothing readable is written: the state is sealed with a key that
+ * needs the raw platform id, and a report is sealed to the coordinators of its inbox before it is stored.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/index.js';
+import {
+  decodeBytes,
+  encodeBytes,
+  generateReceipt,
+  hashUserId,
+  newPwhashSalt,
+  openReply,
+  openState,
+  REPORT_ENVELOPE_VERSION,
+  receiptKeyPair,
+  receiptLookupTag,
+  sealReport,
+  sealState,
+} from '../crypto/index.js';
+import {
+  type ConversationState,
+  type Effect,
+  type Flow,
+  type Lang,
+  type Reply,
+  type Status,
+  step,
+  type Turn,
+  type Urgency,
+} from '../engine/index.js';
+import type { FlowRegistry } from '../flows/index.js';
+import type { Metrics } from '../metrics.js';
+import {
+  type Database,
+  deleteConversation,
+  findConversation,
+  findReportByReceiptTag,
+  findReportByReference,
+  inboxRecipients,
+  insertReport,
+  listReplies,
+  lockConversation,
+  markEventProcessed,
+  type Queryable,
+  saveConversation,
+  updateReceiptTag,
+} from '../store/index.js';
+import type { Keyring } from './keyring.js';
+import { WindowLimiter } from './limiter.js';
+import { route } from './routing.js';
+import { FOLLOW_UP, formatDay } from './texts.js';
+
+/** Channel-owned data kept inside the encrypted state (e.g. message ids for quick exit). */
+export type ChannelData = Record<string, unknown>;
+
+interface StoredConversation {
+  s: ConversationState;
+  c?: ChannelData;
+}
+
+/** One inbound event, as a channel translated it. */
+export interface InboundTurn {
+  /** Channel kind: 'telegram', 'teams', 'cli'. */
+  channel: string;
+  /** The raw platform user id: used to find and open the state, never stored. */
+  platformUserId: string;
+  turn: Turn;
+  /** Updates the channel's data kept in the encrypted state (called once, inside the lock). */
+  channelData?: (previous: ChannelData | undefined) => ChannelData | undefined;
+  /**
+   * The platform's event id (Telegram update_id, Teams activity id). Recorded, as a keyed hash, in the same
+   * transaction as the turn: a redelivered event is not processed again (`duplicate: true`).
+   */
+  eventId?: string;
+}
+
+/** What the channel must show and do after a turn. */
+export interface TurnOutcome {
+  /** The event was already processed: nothing was done, nothing should be sent. */
+  duplicate?: boolean;
+  replies: Reply[];
+  status: Status;
+  /** /effacer: the state is gone; the channel deletes what it can, using `previousChannelData`. */
+  erased: boolean;
+  previousChannelData?: ChannelData;
+  /** Language the replies are in (channels use it for their own notices). */
+  lang: Lang;
+  submitted?: NewReportNotice;
+}
+
+export interface IntakeServiceDeps {
+  db: Database;
+  keyring: Keyring;
+  flows: FlowRegistry;
+  config: AppConfig;
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+/** What report listeners receive: queue metadata only. */
+export interface NewReportNotice {
+  reference: string;
+  inbox: string;
+  urgency: Urgency;
+  kind: 'professional' | 'youth';
+}
+
+const REFERENCE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A short public case reference, e.g. `R-7KQ2MX` (not secret: 30^6 ≈ 7.3e8 values). */
+export function newReference(): string {
+  let s = 'R-';
+  for (let i = 0; i < 6; i++) s += REFERENCE_ALPHABET[randomInt(REFERENCE_ALPHABET.length)];
+  return s;
+}
+
+type SubmitEffect = Extract<Effect, { type: 'submit' }>;
+
+export class IntakeService {
+  /** Receipt attempts per user hash (5 per 15 minutes) and for the whole instance (120 per minute). */
+  readonly receiptPerUser = new WindowLimiter(5, 15 * 60_000);
+  readonly receiptGlobal = new WindowLimiter(120, 60_000);
+
+  private readonly reportListeners: ((report: NewReportNotice) => unknown)[] = [];
+
+  constructor(private readonly deps: IntakeServiceDeps) {}
+
+  /**
+   * Subscribes to new reports (after commit). The notice holds only queue metadata: reference, inbox,
+   * urgency, kind; never an answer.
+   */
+  onReport(listener: (report: NewReportNotice) => unknown): void {
+    this.reportListeners.push(listener);
+  }
+
+  /** The keyed hash under which this user's conversation is stored (current master key). */
+  userHash(channel: string, platformUserId: string): string {
+    return hashUserId(this.deps.keyring.current, channel, platformUserId);
+  }
+
+  private userHashes(channel: string, platformUserId: string): string[] {
+    return this.deps.keyring.all.map((k) => hashUserId(k, channel, platformUserId));
+  }
+
+  private chooseFlow(
+    state: ConversationState | null,
+    turn: Turn,
+  ): { flow: Flow; state: ConversationState | null } {
+    const { flows } = this.deps;
+    if (turn.kind === 'start' && turn.payload) {
+      const chosen = flows.byAlias(turn.payload);
+      if (chosen && (!state || state.v[1] !== chosen.id)) return { flow: chosen, state: null };
+    }
+    if (state) {
+      // The exact version it started on; else the newest, which the engine refuses kindly and restarts.
+      const flow = flows.get(state.v[1], state.v[2]) ?? flows.latest(state.v[1]) ?? flows.default();
+      return { flow, state };
+    }
+    return { flow: flows.default(), state: null };
+  }
+
+  /** Runs one turn. Throws (and changes nothing) when the database fails: the caller answers 503. */
+  async handleTurn(input: InboundTurn): Promise<TurnOutcome> {
+    const { db, keyring, config, logger, metrics } = this.deps;
+    const hashes = this.userHashes(input.channel, input.platformUserId);
+    const outcome = await db.transaction(async (tx): Promise<TurnOutcome> => {
+      await lockConversation(tx, hashes[0]!);
+      if (input.eventId !== undefined) {
+        const eventHash = hashUserId(keyring.current, `${input.channel}:event`, input.eventId);
+        if (!(await markEventProcessed(tx, input.channel, eventHash))) {
+          return {
+            duplicate: true,
+            replies: [],
+            status: 'awaiting-input',
+            erased: false,
+            lang: config.languages.default,
+          };
+        }
+      }
+      const row = await findConversation(tx, hashes);
+      let stored: StoredConversation | undefined;
+      if (row) {
+        try {
+          stored = JSON.parse(openState(keyring.all, input.channel, input.platformUserId, row.state).json);
+        } catch (err) {
+          // A state we cannot open (key lost, tampered row) is discarded; the user starts over.
+          logger.warn({ err, channel: input.channel }, 'conversation state could not be opened; discarded');
+          stored = undefined;
+        }
+      }
+      const chosen = this.chooseFlow(stored?.s ?? null, input.turn);
+      const engineOptions = {
+        idleTimeoutMs: config.conversations.idleTimeoutMinutes * 60_000,
+        defaultLang: config.languages.default,
+      };
+      let result = step(chosen.flow, chosen.state, input.turn, engineOptions);
+      const replies: Reply[] = [...result.replies];
+      let erased = false;
+      let submitted: TurnOutcome['submitted'];
+      const pending = [...result.effects];
+      while (pending.length > 0) {
+        const effect = pending.shift()!;
+        switch (effect.type) {
+          case 'submit': {
+            const done = await this.submit(tx, effect, input.channel, input.turn.now);
+            const follow: Turn = done.ok
+              ? {
+                  kind: 'submitted',
+                  now: input.turn.now,
+                  reference: done.reference,
+                  ...(done.receipt ? { receipt: done.receipt } : {}),
+                  capabilities: input.turn.capabilities,
+                }
+              : {
+                  kind: 'submit_failed',
+                  now: input.turn.now,
+                  reason: 'no_recipient',
+                  capabilities: input.turn.capabilities,
+                };
+            if (done.ok) {
+              submitted = {
+                reference: done.reference,
+                inbox: done.inbox,
+                urgency: done.urgency,
+                kind: effect.kind,
+              };
+              metrics?.submissions.inc({ channel: input.channel, kind: effect.kind, urgency: done.urgency });
+            }
+            result = step(chosen.flow, result.state, follow, engineOptions);
+            replies.push(...result.replies);
+            pending.push(...result.effects);
+            break;
+          }
+          case 'follow_up':
+            replies.push(
+              ...(await this.followUp(
+                tx,
+                effect.receipt,
+                hashes[0]!,
+                result.state?.lang ?? config.languages.default,
+                input.turn.now,
+              )),
+            );
+            break;
+          case 'erase':
+            erased = true;
+            break;
+          case 'mark_urgent':
+            logger.info({ channel: input.channel }, 'conversation marked immediate danger');
+            break;
+          case 'forget':
+            break;
+        }
+      }
+      const previousChannelData = stored?.c;
+      if (result.state === null || erased) {
+        await deleteConversation(tx, hashes);
+      } else {
+        const channelData = input.channelData ? input.channelData(stored?.c) : stored?.c;
+        const payload: StoredConversation = { s: result.state, ...(channelData ? { c: channelData } : {}) };
+        await saveConversation(tx, {
+          userHash: hashes[0]!,
+          channel: input.channel,
+          state: sealState(keyring.current, input.channel, input.platformUserId, JSON.stringify(payload)),
+          keyFingerprint: keyring.current.fingerprint,
+          expiresAt: new Date(input.turn.now + config.conversations.idleTimeoutMinutes * 60_000),
+        });
+        // During a master-key rotation the row moves to the current key's hash.
+        if (row && row.user_hash !== hashes[0]) await deleteConversation(tx, [row.user_hash]);
+      }
+      const out: TurnOutcome = {
+        replies,
+        status: result.status,
+        erased,
+        lang: result.state?.lang ?? chosen.state?.lang ?? config.languages.default,
+        ...(previousChannelData ? { previousChannelData } : {}),
+        ...(submitted ? { submitted } : {}),
+      };
+      return out;
+    });
+    if (outcome.duplicate) return outcome;
+    metrics?.turns.inc({ channel: input.channel });
+    if (outcome.submitted) {
+      for (const listener of this.reportListeners) {
+        // Listeners (e.g. coordinator notices) must not fail the turn that already committed.
+        Promise.resolve()
+          .then(() => listener(outcome.submitted!))
+          .catch((err) => logger.warn({ err }, 'report listener failed'));
+      }
+    }
+    return outcome;
+  }
+
+  /** Updates the channel's data of a live conversation (e.g. ids of messages just sent). No-op if none. */
+  async updateChannelData(
+    channel: string,
+    platformUserId: string,
+    fn: (previous: ChannelData | undefined) => ChannelData | undefined,
+  ): Promise<void> {
+    const { db, keyring } = this.deps;
+    const hashes = this.userHashes(channel, platformUserId);
+    await db.transaction(async (tx) => {
+      await lockConversation(tx, hashes[0]!);
+      const row = await findConversation(tx, hashes);
+      if (!row) return;
+      let stored: StoredConversation;
+      try {
+        stored = JSON.parse(openState(keyring.all, channel, platformUserId, row.state).json);
+      } catch {
+        return;
+      }
+      const c = fn(stored.c);
+      const payload: StoredConversation = { s: stored.s, ...(c ? { c } : {}) };
+      await saveConversation(tx, {
+        userHash: hashes[0]!,
+        channel,
+        state: sealState(keyring.current, channel, platformUserId, JSON.stringify(payload)),
+        keyFingerprint: keyring.current.fingerprint,
+        expiresAt: row.expires_at,
+      });
+      if (row.user_hash !== hashes[0]) await deleteConversation(tx, [row.user_hash]);
+    });
+  }
+
+  /** Forgets a conversation (user blocked the bot, quick exit from outside a turn). */
+  async forget(channel: string, platformUserId: string): Promise<number> {
+    return deleteConversation(this.deps.db, this.userHashes(channel, platformUserId));
+  }
+
+  private async submit(
+    tx: Queryable,
+    effect: SubmitEffect,
+    channel: string,
+    now: number,
+  ): Promise<
+    { ok: true; reference: string; receipt?: string; inbox: string; urgency: Urgency } | { ok: false }
+  > {
+    const { config, logger, keyring, metrics } = this.deps;
+    const decision = route(config.routing.rules, {
+      flowId: effect.flowId,
+      kind: effect.kind,
+      urgency: effect.urgency,
+      attributes: effect.routing,
+    });
+    if (!decision) {
+      metrics?.errors.inc({ kind: 'no_route' });
+      logger.error({ flow: effect.flowId, kind: effect.kind }, 'submission refused: no routing rule matches');
+      return { ok: false };
+    }
+    const recipients = await inboxRecipients(tx, decision.inbox);
+    if (recipients.length === 0) {
+      metrics?.errors.inc({ kind: 'no_recipient' });
+      logger.error(
+        { inbox: decision.inbox, kind: effect.kind },
+        'submission refused: the inbox has no coordinator key (run `intake coordinator add`)',
+      );
+      return { ok: false };
+    }
+    const id = randomUUID();
+    let reference = newReference();
+    for (let i = 0; i < 5 && (await findReportByReference(tx, reference)); i++) reference = newReference();
+    const payload = {
+      v: 1,
+      reference,
+      flow: { id: effect.flowId, version: effect.flowVersion },
+      kind: effect.kind,
+      lang: effect.lang,
+      channel,
+      urgency: decision.urgency,
+      submittedAt: new Date(now).toISOString(),
+      answers: effect.answers,
+    };
+    const sealed = sealReport({
+      reportId: id,
+      payload,
+      recipients: recipients.map((r) => ({ coordinatorId: r.id, publicKey: r.public_key })),
+    });
+    let receipt: string | undefined;
+    let receiptFields: { receiptTag: string; receiptSalt: string; receiptPublicKey: string } | undefined;
+    if (effect.receipt) {
+      receipt = generateReceipt();
+      const salt = newPwhashSalt();
+      const kp = receiptKeyPair(receipt, salt);
+      receiptFields = {
+        receiptTag: receiptLookupTag(keyring.current, receipt),
+        receiptSalt: encodeBytes(salt),
+        receiptPublicKey: encodeBytes(kp.publicKey),
+      };
+      kp.privateKey.fill(0);
+    }
+    await insertReport(tx, {
+      id,
+      reference,
+      inboxId: decision.inbox,
+      flowKind: effect.kind,
+      channel,
+      urgency: decision.urgency,
+      envelopeVersion: REPORT_ENVELOPE_VERSION,
+      nonce: sealed.nonce,
+      ciphertext: sealed.ciphertext,
+      receivedAt: new Date(now),
+      keys: sealed.keys,
+      ...receiptFields,
+    });
+    logger.info(
+      { inbox: decision.inbox, kind: effect.kind, urgency: decision.urgency },
+      'report sealed and stored',
+    );
+    return {
+      ok: true,
+      reference,
+      inbox: decision.inbox,
+      urgency: decision.urgency,
+      ...(receipt ? { receipt } : {}),
+    };
+  }
+
+  /**
+   * /suivi <receipt>: finds the report by the receipt's keyed tag, derives the receipt key pair in memory and
+   * opens the replies. Throttled per user and per instance; an unknown receipt and a report without replies
+   * get the same answer, so a failure does not reveal whether a receipt exists.
+   */
+  private async followUp(
+    tx: Queryable,
+    receipt: string,
+    userHash: string,
+    lang: Lang,
+    now: number,
+  ): Promise<Reply[]> {
+    const t = FOLLOW_UP[lang];
+    if (!receipt.trim()) return [{ type: 'text', text: t.usage }];
+    if (!this.receiptPerUser.take(userHash, now) || !this.receiptGlobal.take('all', now)) {
+      this.deps.metrics?.errors.inc({ kind: 'receipt_throttled' });
+      return [{ type: 'text', text: t.throttled }];
+    }
+    let report: Awaited<ReturnType<typeof findReportByReceiptTag>>;
+    try {
+      for (const [i, keys] of this.deps.keyring.all.entries()) {
+        report = await findReportByReceiptTag(tx, receiptLookupTag(keys, receipt));
+        if (report && i > 0) {
+          // Found under an older master key: move the tag to the current one (rotation).
+          await updateReceiptTag(tx, report.id, receiptLookupTag(this.deps.keyring.current, receipt));
+        }
+        if (report) break;
+      }
+    } catch {
+      // normalizeReceipt refuses malformed input: same answer as an unknown receipt.
+      report = undefined;
+    }
+    if (!report || !report.receipt_salt) {
+      this.deps.metrics?.errors.inc({ kind: 'receipt_unknown' });
+      return [{ type: 'text', text: t.none }];
+    }
+    const replies = await listReplies(tx, report.id);
+    if (replies.length === 0) return [{ type: 'text', text: t.none }];
+    const kp = receiptKeyPair(receipt, decodeBytes(report.receipt_salt));
+    const texts: string[] = [];
+    for (const r of replies) {
+      try {
+        texts.push(t.item(formatDay(r.created_at, lang), openReply(kp, r.sealed)));
+      } catch {
+        // A reply that does not open with this receipt is skipped (never shown, never logged).
+      }
+    }
+    kp.privateKey.fill(0);
+    if (texts.length === 0) return [{ type: 'text', text: t.none }];
+    return [{ type: 'text', text: [t.header(texts.length), ...texts].join('\n\n') }];
+  }
+}

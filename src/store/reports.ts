@@ -1,0 +1,201 @@
+/** Sealed reports, their per-coordinator data keys and the replies sealed to submitters. */
+import type { Queryable } from './db.js';
+
+export interface NewReport {
+  id: string;
+  reference: string;
+  inboxId: string;
+  flowKind: 'professional' | 'youth';
+  channel: string;
+  urgency: 'normal' | 'high' | 'immediate';
+  envelopeVersion: number;
+  nonce: string;
+  ciphertext: string;
+  receiptTag?: string;
+  receiptSalt?: string;
+  receiptPublicKey?: string;
+  contactSealed?: string;
+  receivedAt: Date;
+  keys: { coordinatorId: string; sealedKey: string }[];
+}
+
+export interface ReportRow {
+  id: string;
+  reference: string;
+  inbox_id: string;
+  flow_kind: 'professional' | 'youth';
+  channel: string;
+  urgency: 'normal' | 'high' | 'immediate';
+  status: string;
+  envelope_version: number;
+  nonce: string;
+  ciphertext: string;
+  receipt_salt: string | null;
+  receipt_public_key: string | null;
+  received_at: Date;
+  closed_at: Date | null;
+}
+
+const COLUMNS =
+  'id, reference, inbox_id, flow_kind, channel, urgency, status, envelope_version, nonce, ciphertext, receipt_salt, receipt_public_key, received_at, closed_at';
+
+/** True when the error is a unique violation on the reference (the caller draws another one). */
+export function isReferenceTaken(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string; message?: string };
+  return e?.code === '23505' && /reference/.test(`${e.constraint ?? ''} ${e.message ?? ''}`);
+}
+
+export async function insertReport(tx: Queryable, r: NewReport): Promise<void> {
+  await tx.query(
+    `INSERT INTO reports (id, reference, inbox_id, flow_kind, channel, urgency, envelope_version, nonce, ciphertext,
+                          receipt_tag, receipt_salt, receipt_public_key, contact_sealed, received_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+    [
+      r.id,
+      r.reference,
+      r.inboxId,
+      r.flowKind,
+      r.channel,
+      r.urgency,
+      r.envelopeVersion,
+      r.nonce,
+      r.ciphertext,
+      r.receiptTag ?? null,
+      r.receiptSalt ?? null,
+      r.receiptPublicKey ?? null,
+      r.contactSealed ?? null,
+      r.receivedAt,
+    ],
+  );
+  for (const k of r.keys) {
+    await tx.query('INSERT INTO report_keys (report_id, coordinator_id, sealed_key) VALUES ($1, $2, $3)', [
+      r.id,
+      k.coordinatorId,
+      k.sealedKey,
+    ]);
+  }
+}
+
+export async function findReportByReference(
+  db: Queryable,
+  reference: string,
+): Promise<ReportRow | undefined> {
+  const r = await db.query<ReportRow>(`SELECT ${COLUMNS} FROM reports WHERE reference = $1`, [reference]);
+  return r.rows[0];
+}
+
+export async function findReportByReceiptTag(db: Queryable, tag: string): Promise<ReportRow | undefined> {
+  const r = await db.query<ReportRow>(`SELECT ${COLUMNS} FROM reports WHERE receipt_tag = $1`, [tag]);
+  return r.rows[0];
+}
+
+/** This coordinator's sealed copy of a report's data key. */
+export async function sealedKeyFor(
+  db: Queryable,
+  reportId: string,
+  coordinatorId: string,
+): Promise<string | undefined> {
+  const r = await db.query<{ sealed_key: string }>(
+    'SELECT sealed_key FROM report_keys WHERE report_id = $1 AND coordinator_id = $2',
+    [reportId, coordinatorId],
+  );
+  return r.rows[0]?.sealed_key;
+}
+
+export interface ReportListFilter {
+  coordinatorId: string;
+  inboxId?: string;
+  status?: string;
+  limit?: number;
+}
+
+/** Reports of the coordinator's inboxes, newest first, with the coordinator's sealed key when it has one. */
+export async function listReportsForCoordinator(
+  db: Queryable,
+  f: ReportListFilter,
+): Promise<(ReportRow & { sealed_key: string | null })[]> {
+  const r = await db.query<ReportRow & { sealed_key: string | null }>(
+    `SELECT ${COLUMNS.split(', ')
+      .map((c) => `r.${c}`)
+      .join(', ')}, k.sealed_key
+       FROM reports r
+       JOIN inbox_members m ON m.inbox_id = r.inbox_id AND m.coordinator_id = $1
+       LEFT JOIN report_keys k ON k.report_id = r.id AND k.coordinator_id = $1
+      WHERE ($2::text IS NULL OR r.inbox_id = $2) AND ($3::text IS NULL OR r.status = $3)
+      ORDER BY r.received_at DESC, r.id DESC
+      LIMIT $4`,
+    [f.coordinatorId, f.inboxId ?? null, f.status ?? null, f.limit ?? 500],
+  );
+  return r.rows;
+}
+
+/** Every report of an inbox with the granter's sealed key (for re-sealing to a new member). */
+export async function inboxReportKeys(
+  db: Queryable,
+  inboxId: string,
+  granterId: string,
+): Promise<{ id: string; sealed_key: string | null }[]> {
+  const r = await db.query<{ id: string; sealed_key: string | null }>(
+    `SELECT r.id, k.sealed_key FROM reports r
+       LEFT JOIN report_keys k ON k.report_id = r.id AND k.coordinator_id = $2
+      WHERE r.inbox_id = $1 ORDER BY r.received_at`,
+    [inboxId, granterId],
+  );
+  return r.rows;
+}
+
+export async function addReportKey(
+  tx: Queryable,
+  reportId: string,
+  coordinatorId: string,
+  sealedKey: string,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO report_keys (report_id, coordinator_id, sealed_key) VALUES ($1, $2, $3)
+     ON CONFLICT (report_id, coordinator_id) DO NOTHING`,
+    [reportId, coordinatorId, sealedKey],
+  );
+}
+
+export async function insertReply(
+  tx: Queryable,
+  reply: { id: string; reportId: string; sealed: string; authorId?: string },
+): Promise<void> {
+  await tx.query('INSERT INTO report_replies (id, report_id, sealed, author_id) VALUES ($1, $2, $3, $4)', [
+    reply.id,
+    reply.reportId,
+    reply.sealed,
+    reply.authorId ?? null,
+  ]);
+}
+
+export async function listReplies(
+  db: Queryable,
+  reportId: string,
+): Promise<{ id: string; sealed: string; created_at: Date }[]> {
+  const r = await db.query<{ id: string; sealed: string; created_at: Date }>(
+    'SELECT id, sealed, created_at FROM report_replies WHERE report_id = $1 ORDER BY created_at, id',
+    [reportId],
+  );
+  return r.rows;
+}
+
+/** Moves a report's receipt lookup tag (master-key rotation). */
+export async function updateReceiptTag(tx: Queryable, reportId: string, tag: string): Promise<void> {
+  await tx.query('UPDATE reports SET receipt_tag = $2, updated_at = now() WHERE id = $1', [reportId, tag]);
+}
+
+/** Reports holding an opted-in, sealed contact address. */
+export async function listSealedContacts(db: Queryable): Promise<{ id: string; contact_sealed: string }[]> {
+  const r = await db.query<{ id: string; contact_sealed: string }>(
+    'SELECT id, contact_sealed FROM reports WHERE contact_sealed IS NOT NULL ORDER BY id',
+  );
+  return r.rows;
+}
+
+export async function updateSealedContact(db: Queryable, reportId: string, sealed: string): Promise<void> {
+  await db.query('UPDATE reports SET contact_sealed = $2, updated_at = now() WHERE id = $1', [
+    reportId,
+    sealed,
+  ]);
+}

@@ -1,0 +1,148 @@
+// Master-key rotation without downtime: the old key is accepted for reading while conversations, receipt
+// tags and sealed contacts move to the new one.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCoordinator } from '../../src/coordinators/index.js';
+import {
+  generateMasterKey,
+  initCrypto,
+  openContact,
+  sealContact,
+  sealReply,
+} from '../../src/crypto/index.js';
+import { createIntake, loadKeyring } from '../../src/intake/index.js';
+import { loggerOptions } from '../../src/logger.js';
+import { type Database, findReportByReference, migrate, openEmbedded } from '../../src/store/index.js';
+import { LogCapture, testConfig } from '../helper.js';
+import { intake as cli } from '../support/cli.js';
+import { runWalk, youthWalk } from '../support/walks.js';
+
+describe('master key rotation', () => {
+  let db: Database;
+  let oldKey: string;
+  let newKey: string;
+  beforeAll(async () => {
+    await initCrypto();
+    db = await openEmbedded();
+    await migrate(db);
+    oldKey = generateMasterKey();
+    newKey = generateMasterKey();
+    await createCoordinator(
+      db,
+      { name: 'C', login: 'camille', inbox: 'coordination', passphrase: 'correct horse battery staple' },
+      ['coordination'],
+    );
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('continues a conversation and finds a receipt sealed under the previous key, then moves them', async () => {
+    const logger = pino(loggerOptions('warn'), new LogCapture());
+    const before = await createIntake({ config: testConfig(), db, masterKey: oldKey, logger });
+    const done = await runWalk(before.service, {
+      user: 'u-done',
+      payload: 'jeune',
+      lang: 'fr',
+      actions: youthWalk((i) => `a${i}`),
+    });
+    const half = await runWalk(before.service, {
+      user: 'u-half',
+      payload: 'jeune',
+      lang: 'fr',
+      actions: youthWalk((i) => `b${i}`).slice(0, 4),
+    });
+    expect(half.reference).toBeUndefined();
+    const oldFingerprint = before.keyring.current.fingerprint;
+
+    const config = testConfig();
+    config.masterKeyPrevious = [oldKey];
+    const after = await createIntake({ config, db, masterKey: newKey, logger });
+    expect((await db.query('SELECT key_fingerprint FROM conversations')).rows).toEqual([
+      { key_fingerprint: oldFingerprint },
+    ]);
+    // The half-done conversation goes on where it was, and ends up under the new key.
+    const rest = await runWalk(after.service, {
+      user: 'u-half',
+      payload: '',
+      lang: 'fr',
+      actions: youthWalk((i) => `b${i}`).slice(4),
+    });
+    expect(rest.replies.some((r) => r.type === 'text' && /oubli|forgot/i.test(r.text))).toBe(false);
+    expect(rest.reference).toMatch(/^R-/);
+
+    // A reply to the report filed before the rotation is still read with its receipt; the tag moves.
+    const row = await findReportByReference(db, done.reference!);
+    await db.query('INSERT INTO report_replies (id, report_id, sealed) VALUES ($1, $2, $3)', [
+      randomUUID(),
+      row!.id,
+      sealReply(row!.receipt_public_key!, 'réponse après rotation'),
+    ]);
+    const tagBefore = (
+      await db.query<{ receipt_tag: string }>('SELECT receipt_tag FROM reports WHERE id = $1', [row!.id])
+    ).rows[0]!.receipt_tag;
+    const read = await runWalk(after.service, {
+      user: 'u-reader',
+      payload: 'jeune',
+      lang: 'fr',
+      actions: [{ say: `/suivi ${done.receipt}` }],
+    });
+    expect(JSON.stringify(read.replies)).toContain('réponse après rotation');
+    const tagAfter = (
+      await db.query<{ receipt_tag: string }>('SELECT receipt_tag FROM reports WHERE id = $1', [row!.id])
+    ).rows[0]!.receipt_tag;
+    expect(tagAfter).not.toBe(tagBefore);
+    // Without the previous key, the old conversation states would no longer open (they are discarded kindly).
+    const without = await createIntake({ config: testConfig(), db, masterKey: newKey, logger });
+    const again = await runWalk(without.service, {
+      user: 'u-reader2',
+      payload: 'jeune',
+      lang: 'fr',
+      actions: [{ say: `/suivi ${done.receipt}` }],
+    });
+    expect(JSON.stringify(again.replies)).toContain('réponse après rotation'); // the tag already moved
+  });
+
+  it('re-seals opted-in contacts with `intake keys rotate-master`', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'intake-rotate-'));
+    const env = {
+      INTAKE_DATA_DIR: dataDir,
+      INTAKE_MASTER_KEY: oldKey,
+      INTAKE_PASSPHRASE: 'correct horse battery staple',
+    };
+    expect(
+      cli(['coordinator', 'add', '--name', 'C', '--login', 'camille', '--inbox', 'coordination'], env).code,
+    ).toBe(0);
+    const chat = cli(['chat', 'youth'], env, 'Oui\n');
+    expect(chat.code).toBe(0);
+    // Put a sealed contact on a report row through the embedded database of that data dir.
+    const oldRing = await loadKeyring(oldKey);
+    const fileDb = await openEmbedded(join(dataDir, 'pgdata'));
+    await fileDb.query(
+      `INSERT INTO reports (id, reference, inbox_id, flow_kind, channel, urgency, envelope_version, nonce, ciphertext, contact_sealed)
+       VALUES ($1, 'R-TEST01', 'coordination', 'youth', 'cli', 'normal', 1, 'n', 'c', $2)`,
+      [randomUUID(), sealContact(oldRing.current, 'telegram:12345')],
+    );
+    await fileDb.close();
+    const r = cli(['keys', 'rotate-master'], { ...env, INTAKE_NEW_MASTER_KEY: newKey });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('contacts re-sealed: 1');
+    expect(r.stdout).toContain('conversations still under an older key: 1');
+    const check = await openEmbedded(join(dataDir, 'pgdata'));
+    const sealed = (
+      await check.query<{ contact_sealed: string }>(
+        `SELECT contact_sealed FROM reports WHERE reference = 'R-TEST01'`,
+      )
+    ).rows[0]!.contact_sealed;
+    await check.close();
+    const newRing = await loadKeyring(newKey);
+    expect(openContact(newRing.current, sealed)).toBe('telegram:12345');
+    expect(() => openContact(oldRing.current, sealed)).toThrow();
+    expect(cli(['keys', 'rotate-master'], env).code).toBe(2); // no new key given
+  });
+});

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  changePassphrase,
+  createCoordinator,
+  grantAccess,
+  listReports,
+  showReport,
+  unlock,
+} from '../../src/coordinators/index.js';
+import { initCrypto, sealReply } from '../../src/crypto/index.js';
+import { createIntake, type Intake } from '../../src/intake/index.js';
+import { loggerOptions } from '../../src/logger.js';
+import { type Database, findReportByReference, migrate } from '../../src/store/index.js';
+import { DANGEROUS_TEST_ONLY_MASTER_KEY, LogCapture, testConfig } from '../helper.js';
+import { backends } from '../support/databases.js';
+import { professionalWalk, runWalk, youthWalk } from '../support/walks.js';
+
+const PASS = 'correct horse battery staple';
+const INBOXES = ['coordination', 'pro93'];
+
+for (const backend of backends()) {
+  describe(`submission pipeline [${backend.name}]`, () => {
+    let db: Database;
+    let cleanup: () => Promise<void>;
+    let intake: Intake;
+    const logs = new LogCapture();
+    const config = testConfig();
+    // Two inboxes: professionals about a minor in Seine-Saint-Denis go to pro93, everything else to coordination.
+    config.inboxes = [
+      { id: 'coordination', name: 'Coordination 93' },
+      { id: 'pro93', name: 'Professionnels 93' },
+    ];
+    config.routing = {
+      rules: [
+        { inbox: 'pro93', match: { kind: ['professional'], answers: { territory: ['seine_saint_denis'] } } },
+        { inbox: 'coordination', match: { kind: ['youth'] }, urgency: 'high' },
+        { inbox: 'coordination' },
+      ],
+    };
+
+    beforeAll(async () => {
+      await initCrypto();
+      ({ db, cleanup } = await backend.open());
+      await migrate(db);
+      intake = await createIntake({
+        config,
+        db,
+        masterKey: DANGEROUS_TEST_ONLY_MASTER_KEY,
+        logger: pino(loggerOptions('debug'), logs),
+      });
+    });
+    afterAll(async () => {
+      await cleanup?.();
+    });
+
+    it('refuses a submission when the inbox has no coordinator key, keeps the answers, and says whom to call', async () => {
+      const user = `u-${randomUUID()}`;
+      const walk = await runWalk(intake.service, {
+        user,
+        payload: 'jeune',
+        lang: 'fr',
+        actions: youthWalk((i) => `réponse ${i}`),
+      });
+      expect(walk.reference).toBeUndefined();
+      const last = walk.outcomes.at(-1)!;
+      const text = last.replies.map((r) => ('text' in r ? r.text : '')).join(' ');
+      expect(text).toMatch(/119/);
+      expect(text).toMatch(/17/);
+      expect((await db.query('SELECT count(*)::int AS n FROM reports')).rows[0]).toEqual({ n: 0 });
+      // The conversation is kept (sealed) so nothing is lost; the log line says why, without content.
+      expect((await db.query('SELECT count(*)::int AS n FROM conversations')).rows[0]).toEqual({ n: 1 });
+      expect(logs.text).toContain('submission refused: the inbox has no coordinator key');
+      expect(logs.text).not.toContain('réponse 1');
+      await intake.service.forget('cli', user);
+    });
+
+    it('seals a youth report to the inbox coordinators, routes it, and deletes the conversation in the same transaction', async () => {
+      await createCoordinator(
+        db,
+        { name: 'Camille', login: 'camille', inbox: 'coordination', passphrase: PASS },
+        INBOXES,
+      );
+      await createCoordinator(db, { name: 'Pat', login: 'pat', inbox: 'pro93', passphrase: PASS }, INBOXES);
+      const user = `u-${randomUUID()}`;
+      const walk = await runWalk(intake.service, {
+        user,
+        payload: 'jeune',
+        lang: 'fr',
+        actions: youthWalk((i) => `texte libre ${i}`),
+      });
+      expect(walk.reference).toMatch(/^R-[2-9A-Z]{6}$/);
+      expect(walk.receipt).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+      expect((await db.query('SELECT count(*)::int AS n FROM conversations')).rows[0]).toEqual({ n: 0 });
+      const row = await findReportByReference(db, walk.reference!);
+      expect(row).toMatchObject({
+        inbox_id: 'coordination',
+        flow_kind: 'youth',
+        channel: 'cli',
+        urgency: 'immediate',
+      });
+      const me = await unlock(db, 'camille', PASS);
+      const opened = await showReport(db, me, walk.reference!);
+      expect(opened.payload).toMatchObject({
+        kind: 'youth',
+        channel: 'cli',
+        lang: 'fr',
+        flow: { id: 'youth', version: 1 },
+        answers: { safety: 'unsafe', for_whom: 'me', more: 'texte libre 1', phone: 'texte libre 2' },
+      });
+      // Pat (another inbox) cannot read it.
+      const pat = await unlock(db, 'pat', PASS);
+      await expect(showReport(db, pat, walk.reference!)).rejects.toThrow(
+        `no report ${walk.reference} in your inboxes`,
+      );
+    });
+
+    it('routes by answers and raises urgency by rule', async () => {
+      const walk = await runWalk(intake.service, {
+        user: `u-${randomUUID()}`,
+        payload: 'pro',
+        lang: 'fr',
+        actions: professionalWalk((i) => `pro ${i}`),
+      });
+      const row = await findReportByReference(db, walk.reference!);
+      expect(row).toMatchObject({ inbox_id: 'pro93', flow_kind: 'professional', urgency: 'immediate' });
+      const pat = await unlock(db, 'pat', PASS);
+      expect((await showReport(db, pat, walk.reference!)).payload.answers).toMatchObject({
+        territory: 'seine_saint_denis',
+        description: 'pro 4',
+      });
+    });
+
+    it('lets the submitter read a coordinator reply with /suivi and the receipt, and nothing else', async () => {
+      const user = `u-${randomUUID()}`;
+      const walk = await runWalk(intake.service, {
+        user,
+        payload: 'jeune',
+        lang: 'fr',
+        actions: youthWalk((i) => `x${i}`),
+      });
+      const row = await findReportByReference(db, walk.reference!);
+      // The coordinator's client seals the reply to the receipt public key; the server stores it.
+      await db.query('INSERT INTO report_replies (id, report_id, sealed) VALUES ($1, $2, $3)', [
+        randomUUID(),
+        row!.id,
+        sealReply(row!.receipt_public_key!, 'Bonjour, nous pouvons te rappeler demain.'),
+      ]);
+      const asker = `u-${randomUUID()}`;
+      const ok = await runWalk(intake.service, {
+        user: asker,
+        payload: 'jeune',
+        lang: 'fr',
+        actions: [{ say: `/suivi ${walk.receipt!.toLowerCase()}` }],
+      });
+      expect(JSON.stringify(ok.outcomes.at(-1)!.replies)).toContain(
+        'Bonjour, nous pouvons te rappeler demain.',
+      );
+      const wrong = await runWalk(intake.service, {
+        user: `u-${randomUUID()}`,
+        payload: 'jeune',
+        lang: 'fr',
+        actions: [{ say: '/suivi ABCD-EFGH-JKMN-PQRS' }],
+      });
+      const none = JSON.stringify(wrong.outcomes.at(-1)!.replies);
+      expect(none).toContain('Aucune réponse pour ce reçu');
+      expect(none).not.toContain('Bonjour');
+    });
+
+    it('throttles receipt guessing per user', async () => {
+      const user = `u-${randomUUID()}`;
+      const answers: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const w = await runWalk(intake.service, {
+          user,
+          payload: 'jeune',
+          lang: 'fr',
+          actions: [{ say: `/suivi 0000-0000-0000-000${i}` }],
+        });
+        answers.push(JSON.stringify(w.outcomes.at(-1)!.replies));
+      }
+      expect(answers.slice(0, 5).every((a) => a.includes('Aucune réponse'))).toBe(true);
+      expect(answers.slice(5).every((a) => a.includes('Trop d’essais'))).toBe(true);
+    });
+
+    it('processes a redelivered event once', async () => {
+      const user = `u-${randomUUID()}`;
+      const turn = {
+        kind: 'start' as const,
+        now: Date.now(),
+        payload: 'jeune',
+        capabilities: { buttons: true, deleteMessages: false },
+      };
+      const a = await intake.service.handleTurn({
+        channel: 'cli',
+        platformUserId: user,
+        turn,
+        eventId: '42',
+      });
+      const b = await intake.service.handleTurn({
+        channel: 'cli',
+        platformUserId: user,
+        turn,
+        eventId: '42',
+      });
+      expect(a.replies.length).toBeGreaterThan(0);
+      expect(b).toMatchObject({ duplicate: true, replies: [] });
+      await intake.service.forget('cli', user);
+    });
+
+    it('grants a coordinator added later, changes a passphrase, and refuses a wrong one', async () => {
+      await createCoordinator(
+        db,
+        { name: 'Dominique', login: 'dominique', inbox: 'pro93', passphrase: PASS },
+        INBOXES,
+      );
+      const dom = await unlock(db, 'dominique', PASS);
+      const before = await listReports(db, dom, {});
+      expect(before.every((r) => r.payload === null)).toBe(true); // member of pro93 but nothing sealed to them yet
+      const camille = await unlock(db, 'camille', PASS);
+      const granted = await grantAccess(db, camille, 'dominique', 'coordination');
+      expect(granted.resealed).toBeGreaterThan(0);
+      const after = await listReports(db, await unlock(db, 'dominique', PASS), { inbox: 'coordination' });
+      expect(after.length).toBe(granted.resealed);
+      expect(after.every((r) => r.payload && (r.payload as { kind?: string }).kind === 'youth')).toBe(true);
+      await changePassphrase(db, dom, 'another long passphrase 2');
+      await expect(unlock(db, 'dominique', PASS)).rejects.toThrow('wrong login or passphrase');
+      await expect(unlock(db, 'nobody', PASS)).rejects.toThrow('wrong login or passphrase');
+      const again = await unlock(db, 'dominique', 'another long passphrase 2');
+      expect((await listReports(db, again, { inbox: 'coordination' })).length).toBe(granted.resealed);
+    });
+
+    it('refuses a tampered ciphertext and a ciphertext moved to another report', async () => {
+      const camille = await unlock(db, 'camille', PASS);
+      const [a, b] = (await listReports(db, camille, { inbox: 'coordination' })).slice(0, 2);
+      const rowA = await findReportByReference(db, a!.reference);
+      const rowB = await findReportByReference(db, b!.reference);
+      // Swap: B's ciphertext and nonce put on A's row (A's data key then opens nothing).
+      await db.query('UPDATE reports SET ciphertext = $2, nonce = $3 WHERE id = $1', [
+        rowA!.id,
+        rowB!.ciphertext,
+        rowB!.nonce,
+      ]);
+      await expect(showReport(db, camille, a!.reference)).rejects.toThrow(/openReport/);
+      const flipped = `${rowB!.ciphertext.slice(0, 10)}${rowB!.ciphertext[10] === 'A' ? 'B' : 'A'}${rowB!.ciphertext.slice(11)}`;
+      await db.query('UPDATE reports SET ciphertext = $2 WHERE id = $1', [rowB!.id, flipped]);
+      await expect(showReport(db, camille, b!.reference)).rejects.toThrow(/openReport/);
+      await db.query('UPDATE reports SET ciphertext = $2, nonce = $3 WHERE id = $1', [
+        rowA!.id,
+        rowA!.ciphertext,
+        rowA!.nonce,
+      ]);
+      expect((await showReport(db, camille, a!.reference)).reference).toBe(a!.reference);
+    });
+  });
+}
