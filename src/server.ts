@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, productionProblem } from './config/index.js';
 import { createLogger } from './logger.js';
+import { schedulePurge } from './intake/retention.js';
 import { resolveMasterKey } from './secrets.js';
 import { migrate, openDatabase } from './store/index.js';
 
@@ -65,7 +66,9 @@ async function main() {
   );
 
   const app = await buildApp(config, { db, masterKey, logger, ...(redis ? { redis } : {}) });
+  const stopPurge = schedulePurge(db, config, logger);
   app.addHook('onClose', async () => {
+    stopPurge();
     await db.close();
     redis?.disconnect();
   });

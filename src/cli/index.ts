@@ -10,6 +10,7 @@ import { CliError } from './context.js';
 import { registerCoordinatorCommands } from './coordinators.js';
 import { registerFlowsCommands } from './flows.js';
 import { registerKeysCommands } from './keys.js';
+import { registerPurgeCommand } from './purge.js';
 import { registerSystemCommands } from './system.js';
 
 /** Builds the program (tests call it with their own output streams). */
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerChatCommand(program);
   registerCoordinatorCommands(program);
   registerKeysCommands(program);
+  registerPurgeCommand(program);
   // exitOverride is inherited by commands created after it is set on the parent only when copied:
   // apply it to every (sub)command so usage errors exit 2 everywhere.
   const applyOverride = (cmd: Command) => {

@@ -67,6 +67,12 @@ export function openPostgres(options: PostgresOptions): Database {
         return wrapError(err);
       }
       let broken = false;
+      // A checked-out client whose connection dies emits 'error'; unhandled, that would kill the process.
+      // The query in flight rejects anyway: mark the client broken so the pool discards it.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const tx: Transaction = {
@@ -89,6 +95,7 @@ export function openPostgres(options: PostgresOptions): Database {
         }
         return wrapError(err);
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },

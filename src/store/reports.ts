@@ -199,3 +199,12 @@ export async function updateSealedContact(db: Queryable, reportId: string, seale
     sealed,
   ]);
 }
+
+/** Deletes reports closed before `closedBefore` (retention); returns their ids. Keys and replies cascade. */
+export async function purgeClosedReports(db: Queryable, closedBefore: Date): Promise<string[]> {
+  const r = await db.query<{ id: string }>(
+    'DELETE FROM reports WHERE closed_at IS NOT NULL AND closed_at < $1 RETURNING id',
+    [closedBefore],
+  );
+  return r.rows.map((row) => row.id);
+}

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIntake, type Intake } from '../../src/intake/index.js';
+import { purge } from '../../src/intake/retention.js';
+import { loggerOptions } from '../../src/logger.js';
+import { type Database, migrate } from '../../src/store/index.js';
+import { DANGEROUS_TEST_ONLY_MASTER_KEY, LogCapture, testConfig } from '../helper.js';
+import { backends } from '../support/databases.js';
+import { runWalk } from '../support/walks.js';
+
+const DAY = 86_400_000;
+
+for (const backend of backends()) {
+  describe(`retention purge [${backend.name}]`, () => {
+    let db: Database;
+    let cleanup: () => Promise<void>;
+    let intake: Intake;
+    const config = testConfig();
+    beforeAll(async () => {
+      ({ db, cleanup } = await backend.open());
+      await migrate(db);
+      intake = await createIntake({
+        config,
+        db,
+        masterKey: DANGEROUS_TEST_ONLY_MASTER_KEY,
+        logger: pino(loggerOptions('warn'), new LogCapture()),
+      });
+    });
+    afterAll(async () => {
+      await cleanup?.();
+    });
+
+    it('deletes expired conversations, old dedup entries and reports closed past retention, and keeps the rest', async () => {
+      const now = Date.now();
+      await runWalk(intake.service, {
+        user: 'old',
+        payload: 'jeune',
+        lang: 'fr',
+        actions: [{ press: 'safe' }],
+        now: now - 2 * DAY,
+      });
+      await runWalk(intake.service, {
+        user: 'fresh',
+        payload: 'jeune',
+        lang: 'fr',
+        actions: [{ press: 'safe' }],
+        now,
+      });
+      await db.query(
+        `INSERT INTO processed_events (channel, event_hash, processed_at) VALUES ('t', 'old', $1), ('t', 'new', $2)`,
+        [new Date(now - 3 * DAY), new Date(now)],
+      );
+      const insert = (ref: string, closedAt: Date | null) =>
+        db.query(
+          `INSERT INTO reports (id, reference, inbox_id, flow_kind, channel, urgency, status, envelope_version, nonce, ciphertext, closed_at)
+           VALUES ($1, $2, 'coordination', 'youth', 'cli', 'normal', 'clos', 1, 'n', 'c', $3)`,
+          [randomUUID(), ref, closedAt],
+        );
+      await insert('R-OLD001', new Date(now - 400 * DAY));
+      await insert('R-NEW001', new Date(now - 10 * DAY));
+      await insert('R-OPEN01', null);
+
+      const r = await purge(db, config, new Date(now));
+      expect(r).toEqual({ conversations: 1, events: 1, reports: 1 });
+      expect((await db.query('SELECT count(*)::int AS n FROM conversations')).rows[0]).toEqual({ n: 1 });
+      expect((await db.query(`SELECT event_hash FROM processed_events WHERE channel = 't'`)).rows).toEqual([
+        { event_hash: 'new' },
+      ]);
+      expect((await db.query('SELECT reference FROM reports ORDER BY reference')).rows).toEqual([
+        { reference: 'R-NEW001' },
+        { reference: 'R-OPEN01' },
+      ]);
+      expect(await purge(db, config, new Date(now))).toEqual({ conversations: 0, events: 0, reports: 0 });
+    });
+  });
+}
