@@ -1,0 +1,487 @@
+/**
+ * The Telegram channel: translates updates into turns for the intake service and renders the replies.
+ * It decides nothing about the conversation (the engine does); it owns what is Telegram's: private chats
+ * only, inline keyboards and their presses, message ids for /effacer, the per-user flood limit and the
+ * order in which replies of one chat are sent.
+ *
+ * Nothing here logs or stores content, names or platform ids: the service keeps message ids inside the
+ * encrypted conversation state, and log lines carry only kinds, methods and error codes.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Telegram } from 'telegraf';
+import type { CallbackQuery, Message, Update, User } from 'telegraf/types';
+import { type Capabilities, type Lang, type Reply, stringsFor, type Turn } from '../../engine/index.js';
+import type { ChannelData, IntakeService, TurnOutcome } from '../../intake/index.js';
+import { WindowLimiter } from '../../intake/limiter.js';
+import type { Metrics } from '../../metrics.js';
+import { answeredKeyboard, decodePress, type InlineKeyboard, keyboardFor, renderReply } from './render.js';
+import { langOf, TEXTS } from './texts.js';
+
+/** The channel name the service stores (hashed with the user id). */
+export const CHANNEL = 'telegram';
+const CAPABILITIES: Capabilities = { buttons: true, deleteMessages: true };
+/** Message ids kept per conversation for /effacer (a long conversation has well under this many). */
+const MAX_IDS = 1000;
+/** Update ids remembered in memory for the updates that leave no trace in the database (notices). */
+const RECENT_UPDATES = 4096;
+
+/** What the channel keeps in the encrypted conversation state. */
+interface TelegramData extends ChannelData {
+  /** Ids of the messages of this conversation (the user's and ours), for /effacer. */
+  ids?: number[];
+  /** Long callback ids: short code -> [stepId, optionId]. */
+  codes?: Record<string, [string, string]>;
+  /** The message whose keyboard is live: closed when the user answers otherwise (typing, another press). */
+  keyboard?: number;
+}
+
+export interface TelegramChannelOptions {
+  telegram: Telegram;
+  service: IntakeService;
+  logger: FastifyBaseLogger;
+  metrics: Metrics;
+  defaultLang: Lang;
+  /** Per-user flood limit (default 30 updates per 10 s). */
+  flood?: { max: number; windowMs: number };
+  now?: () => number;
+}
+
+/** The user blocked the bot: Telegram refuses every message (403). */
+class BlockedError extends Error {
+  override name = 'BlockedError';
+}
+
+type TextReply = Extract<Reply, { type: 'text' }>;
+
+// The engine's answer to a press on an earlier question: the channel shows "closed" instead.
+const STALE_TEXTS = new Set(
+  (['fr', 'en'] as const).flatMap((l) =>
+    (['youth', 'professional'] as const).map((k) => stringsFor(l, k).staleButton),
+  ),
+);
+
+function isStale(outcome: TurnOutcome): boolean {
+  const first = outcome.replies[0];
+  return first?.type === 'text' && STALE_TEXTS.has((first as TextReply).text);
+}
+
+function errorCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function asData(data: ChannelData | undefined): TelegramData {
+  return (data ?? {}) as TelegramData;
+}
+
+interface DataChange {
+  ids?: number[];
+  codes?: Record<string, [string, string]>;
+  /** The message now holding the live keyboard (`null`: none). */
+  keyboard?: number | null;
+}
+
+function changed(previous: ChannelData | undefined, change: DataChange): TelegramData {
+  const data = asData(previous);
+  const out: TelegramData = { ...data };
+  if (change.ids && change.ids.length > 0) out.ids = [...(data.ids ?? []), ...change.ids].slice(-MAX_IDS);
+  if (change.codes && Object.keys(change.codes).length > 0)
+    out.codes = { ...(data.codes ?? {}), ...change.codes };
+  if (change.keyboard === null) delete out.keyboard;
+  else if (change.keyboard !== undefined) out.keyboard = change.keyboard;
+  return out;
+}
+
+const START = /^\/start(?:@\w+)?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$/;
+
+export class TelegramChannel {
+  private readonly flood: WindowLimiter;
+  private readonly floodNoticeUntil = new Map<string, number>();
+  private readonly chats = new Map<number, Promise<void>>();
+  private readonly recent = new Set<number>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: TelegramChannelOptions) {
+    this.flood = new WindowLimiter(options.flood?.max ?? 30, options.flood?.windowMs ?? 10_000);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Handles one update. Rejects only when the database is unavailable (the webhook then answers 503). */
+  async handle(update: Update): Promise<void> {
+    if ('message' in update) return this.onMessage(update.update_id, update.message);
+    if ('edited_message' in update) return this.onEdited(update.update_id, update.edited_message);
+    if ('callback_query' in update) return this.onPress(update.update_id, update.callback_query);
+    if ('my_chat_member' in update) return this.onMembership(update.update_id, update.my_chat_member);
+    // Anything else was not asked for (allowed_updates); ignore it.
+  }
+
+  // --- plumbing ----------------------------------------------------------------------------------------
+
+  private get telegram() {
+    return this.options.telegram;
+  }
+
+  /**
+   * Runs `fn` after every earlier task of the same chat: replies of two updates of one chat are sent in
+   * the order the updates arrived (the service's lock orders the turns themselves, across instances).
+   */
+  private inChatOrder(chatId: number, fn: () => Promise<void>): Promise<void> {
+    const previous = this.chats.get(chatId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(fn);
+    this.chats.set(chatId, next);
+    const cleanup = () => {
+      if (this.chats.get(chatId) === next) this.chats.delete(chatId);
+    };
+    next.then(cleanup, cleanup);
+    return next;
+  }
+
+  /** True the first time an update id is seen by this process (for updates the database does not dedup). */
+  private firstSeen(updateId: number): boolean {
+    if (this.recent.has(updateId)) return false;
+    this.recent.add(updateId);
+    if (this.recent.size > RECENT_UPDATES) {
+      const oldest = this.recent.values().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
+    }
+    return true;
+  }
+
+  /** The per-user flood limit; the first refusal of a window gets one notice. */
+  private admit(user: User, chatId: number): boolean {
+    const now = this.now();
+    const hash = this.options.service.userHash(CHANNEL, String(user.id));
+    if (this.flood.take(hash, now)) return true;
+    this.options.metrics.errors.inc({ kind: 'telegram_flood' });
+    const until = this.floodNoticeUntil.get(hash) ?? 0;
+    if (until <= now) {
+      this.floodNoticeUntil.set(hash, now + this.flood.windowMs);
+      if (this.floodNoticeUntil.size > 10_000) {
+        for (const [k, v] of this.floodNoticeUntil) if (v <= now) this.floodNoticeUntil.delete(k);
+      }
+      const lang = langOf(user.language_code, this.options.defaultLang);
+      void this.send(chatId, TEXTS[lang].flood).catch(() => undefined);
+    }
+    return false;
+  }
+
+  private apiFailed(method: string, err: unknown): void {
+    this.options.metrics.errors.inc({ kind: 'telegram_api' });
+    // The error's description and payload are left out: only the method and Telegram's error code.
+    this.options.logger.warn({ method, code: errorCode(err) }, 'telegram api call failed');
+  }
+
+  /** Sends one HTML message; returns its id. Throws BlockedError when the user blocked the bot. */
+  private async send(chatId: number, html: string, keyboard?: InlineKeyboard): Promise<number | undefined> {
+    try {
+      const m = await this.telegram.sendMessage(chatId, html, {
+        parse_mode: 'HTML',
+        link_preview_options: { is_disabled: true },
+        ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
+      });
+      return m.message_id;
+    } catch (err) {
+      if (errorCode(err) === 403) throw new BlockedError();
+      this.apiFailed('sendMessage', err);
+      return undefined;
+    }
+  }
+
+  private async answer(queryId: string, text?: string): Promise<void> {
+    try {
+      await this.telegram.answerCbQuery(queryId, text);
+    } catch (err) {
+      // A query answered already (redelivery) or too old: nothing to do.
+      this.apiFailed('answerCallbackQuery', err);
+    }
+  }
+
+  private async setKeyboard(chatId: number, messageId: number, keyboard: InlineKeyboard): Promise<void> {
+    try {
+      await this.telegram.editMessageReplyMarkup(chatId, messageId, undefined, {
+        inline_keyboard: keyboard,
+      });
+    } catch (err) {
+      this.apiFailed('editMessageReplyMarkup', err);
+    }
+  }
+
+  /** Stores ids of messages just sent in the conversation state (no-op once the conversation is gone). */
+  private async remember(userId: string, change: DataChange) {
+    if (!change.ids?.length && !change.codes && change.keyboard === undefined) return;
+    try {
+      await this.options.service.updateChannelData(CHANNEL, userId, (prev) => changed(prev, change));
+    } catch (err) {
+      // The turn is committed and answered; losing these ids only means /effacer deletes fewer messages.
+      this.options.logger.warn({ err }, 'telegram message ids not stored');
+    }
+  }
+
+  private async forget(userId: string): Promise<void> {
+    await this.options.service.forget(CHANNEL, userId);
+  }
+
+  /** Sends replies in order, then remembers their ids. Stops (and forgets) if the user blocked the bot. */
+  private async sendReplies(chatId: number, userId: string, replies: Reply[], lang: Lang, remember = true) {
+    const sent: number[] = [];
+    let codes: Record<string, [string, string]> | undefined;
+    let keyboard: number | undefined;
+    try {
+      for (const reply of replies) {
+        for (const m of renderReply(reply, lang)) {
+          const id = await this.send(chatId, m.html, m.keyboard);
+          if (id !== undefined) sent.push(id);
+          if (id !== undefined && m.keyboard) keyboard = id;
+          if (m.shortCodes) codes = { ...(codes ?? {}), ...m.shortCodes };
+        }
+      }
+    } catch (err) {
+      if (err instanceof BlockedError) {
+        await this.forget(userId);
+        return;
+      }
+      throw err;
+    }
+    if (remember) {
+      await this.remember(userId, {
+        ids: sent,
+        ...(codes ? { codes } : {}),
+        ...(keyboard ? { keyboard } : {}),
+      });
+    }
+  }
+
+  /** In a group, supergroup or channel: say once that the bot works in private only, then leave. */
+  private async leaveGroup(updateId: number, chatId: number, user: User | undefined): Promise<void> {
+    if (!this.firstSeen(updateId)) return;
+    const lang = langOf(user?.language_code, this.options.defaultLang);
+    try {
+      await this.telegram.sendMessage(chatId, TEXTS[lang].privateOnly);
+    } catch (err) {
+      this.apiFailed('sendMessage', err);
+    }
+    try {
+      await this.telegram.leaveChat(chatId);
+    } catch (err) {
+      this.apiFailed('leaveChat', err);
+    }
+  }
+
+  // --- updates -----------------------------------------------------------------------------------------
+
+  private async onMessage(updateId: number, msg: Message): Promise<void> {
+    if (msg.chat.type !== 'private') return this.leaveGroup(updateId, msg.chat.id, msg.from);
+    const from = msg.from;
+    if (!from || from.is_bot) return;
+    const chatId = msg.chat.id;
+    if (!this.admit(from, chatId)) return;
+    const userId = String(from.id);
+    const locale = from.language_code;
+    if (!('text' in msg) || typeof msg.text !== 'string') {
+      return this.inChatOrder(chatId, async () => {
+        if (!this.firstSeen(updateId)) return;
+        const lang = langOf(locale, this.options.defaultLang);
+        try {
+          const id = await this.send(chatId, TEXTS[lang].nonText);
+          // Only the two message ids, and only into a conversation that already exists (for /effacer).
+          await this.remember(userId, { ids: id === undefined ? [msg.message_id] : [msg.message_id, id] });
+        } catch (err) {
+          if (err instanceof BlockedError) await this.forget(userId);
+          else throw err;
+        }
+      });
+    }
+    const text = msg.text;
+    const start = START.exec(text.trim());
+    const now = this.now();
+    const turn: Turn = start
+      ? {
+          kind: 'start',
+          now,
+          ...(start[1] ? { payload: start[1] } : {}),
+          ...(locale ? { locale } : {}),
+          capabilities: CAPABILITIES,
+        }
+      : { kind: 'text', now, text, ...(locale ? { locale } : {}), capabilities: CAPABILITIES };
+    return this.inChatOrder(chatId, async () => {
+      let live: number | undefined;
+      const outcome = await this.options.service.handleTurn({
+        channel: CHANNEL,
+        platformUserId: userId,
+        turn,
+        eventId: String(updateId),
+        channelData: (prev) => {
+          live = asData(prev).keyboard;
+          return changed(prev, { ids: [msg.message_id], keyboard: null });
+        },
+      });
+      if (outcome.duplicate) return;
+      if (outcome.erased) return this.erase(chatId, userId, outcome, msg.message_id);
+      // Answered by typing: the buttons of the question before are closed, so they cannot be replayed.
+      if (live !== undefined) await this.setKeyboard(chatId, live, []);
+      await this.sendReplies(chatId, userId, outcome.replies, outcome.lang);
+    });
+  }
+
+  /** /effacer: delete every message of the conversation the Bot API lets us delete, then say what was not. */
+  private async erase(chatId: number, userId: string, outcome: TurnOutcome, commandId: number) {
+    const known = asData(outcome.previousChannelData).ids ?? [];
+    const ids = [...new Set([...known, commandId])].sort((a, b) => a - b);
+    let failed = 0;
+    for (const id of ids) {
+      try {
+        await this.telegram.deleteMessage(chatId, id);
+      } catch (err) {
+        failed += 1;
+        this.apiFailed('deleteMessage', err);
+      }
+    }
+    const t = TEXTS[outcome.lang];
+    const extra: string[] = [];
+    if (failed > 0) extra.push(t.eraseFailed(failed));
+    if (failed > 0 || known.length === 0) extra.push(t.eraseAdvice);
+    const replies: Reply[] = [...outcome.replies];
+    if (extra.length > 0) replies.push({ type: 'text', text: extra.join('\n') });
+    await this.sendReplies(chatId, userId, replies, outcome.lang, false);
+  }
+
+  private async onEdited(updateId: number, msg: Message): Promise<void> {
+    if (msg.chat.type !== 'private') return this.leaveGroup(updateId, msg.chat.id, msg.from);
+    const from = msg.from;
+    if (!from || from.is_bot || !this.admit(from, msg.chat.id)) return;
+    const chatId = msg.chat.id;
+    return this.inChatOrder(chatId, async () => {
+      if (!this.firstSeen(updateId)) return;
+      const lang = langOf(from.language_code, this.options.defaultLang);
+      try {
+        const id = await this.send(chatId, TEXTS[lang].edited);
+        if (id !== undefined) await this.remember(String(from.id), { ids: [id] });
+      } catch (err) {
+        if (err instanceof BlockedError) await this.forget(String(from.id));
+        else throw err;
+      }
+    });
+  }
+
+  private async onPress(updateId: number, query: CallbackQuery): Promise<void> {
+    const msg = query.message;
+    const closed = TEXTS[langOf(query.from.language_code, this.options.defaultLang)].closed;
+    if (msg?.chat.type !== 'private') {
+      await this.answer(query.id, closed);
+      return;
+    }
+    const chatId = msg.chat.id;
+    if (!this.admit(query.from, chatId)) {
+      await this.answer(query.id);
+      return;
+    }
+    const userId = String(query.from.id);
+    const data = 'data' in query ? query.data : undefined;
+    const press = decodePress(data);
+    return this.inChatOrder(chatId, async () => {
+      let stepId: string;
+      let optionId: string;
+      if (press.kind === 'closed') {
+        await this.answer(query.id, closed);
+        return;
+      }
+      if (press.kind === 'short') {
+        const found = await this.lookupCode(userId, press.code);
+        if (!found) {
+          await this.answer(query.id, closed);
+          await this.setKeyboard(chatId, msg.message_id, []);
+          return;
+        }
+        [stepId, optionId] = found;
+      } else {
+        ({ stepId, optionId } = press);
+      }
+      let live: number | undefined;
+      const outcome = await this.options.service.handleTurn({
+        channel: CHANNEL,
+        platformUserId: userId,
+        turn: { kind: 'choice', now: this.now(), stepId, optionId, capabilities: CAPABILITIES },
+        eventId: String(updateId),
+        channelData: (prev) => {
+          live = asData(prev).keyboard;
+          return changed(prev, { keyboard: null });
+        },
+      });
+      if (outcome.duplicate) {
+        await this.answer(query.id);
+        return;
+      }
+      if (isStale(outcome)) {
+        // An earlier question: nothing changed; close that keyboard so it is not pressed again.
+        await this.answer(query.id, TEXTS[outcome.lang].closed);
+        await this.setKeyboard(chatId, msg.message_id, []);
+        // The current question's keyboard stays the live one.
+        if (live !== undefined && live !== msg.message_id) await this.remember(userId, { keyboard: live });
+        return;
+      }
+      await this.answer(query.id);
+      const first = outcome.replies[0];
+      if (
+        outcome.replies.length === 1 &&
+        first?.type === 'choices' &&
+        first.multi &&
+        first.stepId === stepId &&
+        !optionId.startsWith('$')
+      ) {
+        // A toggle of a multiple choice: the same keyboard, edited in place.
+        const { keyboard, shortCodes } = keyboardFor(first);
+        await this.setKeyboard(chatId, msg.message_id, keyboard);
+        await this.remember(userId, {
+          keyboard: msg.message_id,
+          ...(shortCodes ? { codes: shortCodes } : {}),
+        });
+        return;
+      }
+      await this.setKeyboard(
+        chatId,
+        msg.message_id,
+        answeredKeyboard(this.chosenLabels(msg, data, optionId)),
+      );
+      if (live !== undefined && live !== msg.message_id) await this.setKeyboard(chatId, live, []);
+      if (outcome.erased) return this.erase(chatId, userId, outcome, msg.message_id);
+      await this.sendReplies(chatId, userId, outcome.replies, outcome.lang);
+    });
+  }
+
+  /** What the pressed keyboard shows as chosen: the ticked options, else the pressed button. */
+  private chosenLabels(
+    msg: NonNullable<CallbackQuery['message']>,
+    data: string | undefined,
+    optionId: string,
+  ): string[] {
+    const markup = 'reply_markup' in msg ? msg.reply_markup : undefined;
+    const buttons = (markup?.inline_keyboard ?? []).flat();
+    const ticked = buttons.filter((b) => b.text.startsWith('✓ ')).map((b) => b.text.slice(2));
+    if (optionId === '$done' && ticked.length > 0) return ticked;
+    const pressed = buttons.find((b) => 'callback_data' in b && b.callback_data === data);
+    return pressed ? [pressed.text] : [];
+  }
+
+  /** Resolves a short callback code from the conversation's channel data. */
+  private async lookupCode(userId: string, code: string): Promise<[string, string] | undefined> {
+    let found: [string, string] | undefined;
+    await this.options.service.updateChannelData(CHANNEL, userId, (prev) => {
+      found = asData(prev).codes?.[code];
+      return prev;
+    });
+    return found;
+  }
+
+  private async onMembership(updateId: number, change: Update.MyChatMemberUpdate['my_chat_member']) {
+    const status = change.new_chat_member.status;
+    if (change.chat.type !== 'private') {
+      // Added to a group or channel: say it once and leave.
+      if (status === 'member' || status === 'administrator') {
+        return this.leaveGroup(updateId, change.chat.id, change.from);
+      }
+      return;
+    }
+    // The user blocked the bot: forget the conversation (nothing can be sent any more).
+    if (status === 'kicked') await this.forget(String(change.from.id));
+  }
+}

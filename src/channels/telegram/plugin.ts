@@ -1,0 +1,130 @@
+/**
+ * `POST /telegram/webhook`: the secret header is checked first, in constant time (401, nothing read);
+ * the update is validated with ajv (400 with the reason); then telegraf hands it to the channel. The
+ * request waits for the turn, so a database outage answers 503 and Telegram redelivers the update.
+ * The global per-IP rate limit does not fit here (every update comes from a few Telegram addresses): the
+ * channel limits per hashed user instead. With TELEGRAM_MODE=polling there is no route: telegraf polls.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { Telegraf } from 'telegraf';
+import type { Update } from 'telegraf/types';
+import { isUnavailable } from '../../store/index.js';
+import { TelegramChannel } from './channel.js';
+import { ALLOWED_UPDATES, loadTelegramConfig, type TelegramConfig, WEBHOOK_PATH } from './config.js';
+import { updateProblem } from './schema.js';
+
+/** Telegram waits about 60 s for an answer: give up on an update well before that. */
+const HANDLER_TIMEOUT_MS = 45_000;
+
+export interface TelegramPluginOptions {
+  /** Settings (default: read from the environment). */
+  telegram?: TelegramConfig;
+  /** Per-user flood limit (default 30 updates per 10 s). */
+  flood?: { max: number; windowMs: number };
+}
+
+/** A telegraf bot on the configured API root that never answers through the webhook response. */
+export function createBot(config: Pick<TelegramConfig, 'token' | 'apiRoot'>): Telegraf {
+  const bot = new Telegraf(config.token, {
+    telegram: { apiRoot: config.apiRoot, webhookReply: false },
+    handlerTimeout: HANDLER_TIMEOUT_MS,
+  });
+  // The channel never uses the bot's own profile: skip telegraf's getMe call before the first update.
+  bot.botInfo = {
+    id: Number(config.token.split(':')[0]),
+    is_bot: true,
+    first_name: 'intake',
+    username: 'intake_bot',
+    can_join_groups: false,
+    can_read_all_group_messages: false,
+    supports_inline_queries: false,
+  };
+  return bot;
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+export const telegramChannel: FastifyPluginAsync<TelegramPluginOptions> = async (
+  app: FastifyInstance,
+  options,
+) => {
+  const { config, metrics, pipeline } = app.intake;
+  const settings = options.telegram ?? loadTelegramConfig(process.env, config.nodeEnv);
+  if (!settings) return;
+  const logger = app.log.child({ channel: 'telegram' });
+  const bot = createBot(settings);
+  const channel = new TelegramChannel({
+    telegram: bot.telegram,
+    service: pipeline.service,
+    logger,
+    metrics,
+    defaultLang: config.languages.default,
+    ...(options.flood ? { flood: options.flood } : {}),
+  });
+  bot.use((ctx) => channel.handle(ctx.update));
+  const polling = settings.mode === 'polling';
+  // Replaces telegraf's default handler, which logs the whole update and sets process.exitCode.
+  bot.catch((err) => {
+    // The database is down: let the webhook answer 503 so Telegram redelivers later.
+    if (isUnavailable(err) && !polling) throw err;
+    metrics.errors.inc({ kind: isUnavailable(err) ? 'database_unavailable' : 'telegram_handler' });
+    logger.error({ err }, 'telegram update failed');
+  });
+
+  if (polling) {
+    app.addHook('onReady', async () => {
+      logger.warn('telegram long polling (development): updates are fetched from the Bot API');
+      bot.launch({ allowedUpdates: [...ALLOWED_UPDATES] }).catch((err) => {
+        metrics.errors.inc({ kind: 'telegram_api' });
+        logger.error({ err }, 'telegram polling stopped');
+      });
+    });
+    app.addHook('onClose', async () => {
+      try {
+        bot.stop('shutdown');
+      } catch {
+        // Not started.
+      }
+    });
+    return;
+  }
+
+  const expected = digest(settings.webhookSecret ?? '');
+  app.post(
+    WEBHOOK_PATH,
+    {
+      config: { sensitive: true, rateLimit: false },
+      schema: {
+        tags: ['channels'],
+        summary: 'Telegram Bot API webhook (needs the X-Telegram-Bot-Api-Secret-Token header)',
+      },
+      // Before the body is even parsed: a request without the right secret is refused and not read.
+      onRequest: async (request, reply) => {
+        const given = request.headers['x-telegram-bot-api-secret-token'];
+        const ok = typeof given === 'string' && given.length > 0 && timingSafeEqual(digest(given), expected);
+        if (!ok) {
+          metrics.errors.inc({ kind: 'telegram_unauthorized' });
+          return reply.code(401).send({ error: 'unauthorized', message: 'missing or wrong secret token' });
+        }
+      },
+    },
+    async (request, reply) => {
+      const done = metrics.webhookDuration.startTimer({ channel: 'telegram' });
+      try {
+        const problem = updateProblem(request.body);
+        if (problem) {
+          metrics.errors.inc({ kind: 'telegram_invalid_update' });
+          return reply.code(400).send({ error: 'bad_request', message: `invalid update: ${problem}` });
+        }
+        // No response object: telegraf's webhook-reply mode would otherwise fold an API call into it.
+        await bot.handleUpdate(request.body as Update);
+        return reply.code(200).send({ ok: true });
+      } finally {
+        done();
+      }
+    },
+  );
+};

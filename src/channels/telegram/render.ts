@@ -1,0 +1,162 @@
+/**
+ * Engine replies as Telegram messages: HTML text (escaped), choices as inline keyboards whose callback data
+ * carries the step and option ids, an emergency card and a receipt that read well on a phone (the codes in
+ * `<code>`, which Telegram copies with one tap). Pure functions: the channel sends what they return.
+ */
+import { createHash } from 'node:crypto';
+import type { Lang, Reply } from '../../engine/index.js';
+import { TEXTS } from './texts.js';
+
+/** Telegram's limit for callback data, in bytes. */
+export const CALLBACK_DATA_MAX_BYTES = 64;
+/** Telegram's limit is 4096 characters; stay below it so escaping never crosses it. */
+const MESSAGE_MAX_CHARS = 3800;
+/** Callback data of a button that does nothing any more (the choice it shows was made). */
+export const CLOSED_DATA = 'n';
+
+export interface InlineButton {
+  text: string;
+  callback_data: string;
+}
+export type InlineKeyboard = InlineButton[][];
+
+/** One message to send. `shortCodes` are long callback ids the channel must remember to decode presses. */
+export interface OutgoingMessage {
+  html: string;
+  keyboard?: InlineKeyboard;
+  shortCodes?: Record<string, [stepId: string, optionId: string]>;
+}
+
+/** A press, decoded. */
+export type Press =
+  | { kind: 'choice'; stepId: string; optionId: string }
+  | { kind: 'short'; code: string }
+  | { kind: 'closed' };
+
+/** Escapes text for Telegram's HTML parse mode. */
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The short code used when `s:<step>:<option>` does not fit in 64 bytes. */
+export function shortCode(stepId: string, optionId: string): string {
+  return createHash('sha256').update(`${stepId}\u0000${optionId}`).digest('base64url').slice(0, 16);
+}
+
+/** Callback data for an option: `s:<stepId>:<optionId>` or, when too long, `x:<short code>`. */
+export function encodeChoice(stepId: string, optionId: string): { data: string; short?: string } {
+  const data = `s:${stepId}:${optionId}`;
+  if (Buffer.byteLength(data, 'utf8') <= CALLBACK_DATA_MAX_BYTES) return { data };
+  const code = shortCode(stepId, optionId);
+  return { data: `x:${code}`, short: code };
+}
+
+/** Decodes callback data; anything unknown is treated as a closed question. */
+export function decodePress(data: string | undefined): Press {
+  if (!data) return { kind: 'closed' };
+  if (data.startsWith('s:')) {
+    // Step ids may carry a suffix (`summary:change`); option ids never contain ':'.
+    const rest = data.slice(2);
+    const cut = rest.lastIndexOf(':');
+    if (cut <= 0 || cut === rest.length - 1) return { kind: 'closed' };
+    return { kind: 'choice', stepId: rest.slice(0, cut), optionId: rest.slice(cut + 1) };
+  }
+  if (data.startsWith('x:') && data.length > 2) return { kind: 'short', code: data.slice(2) };
+  return { kind: 'closed' };
+}
+
+/** Splits plain text into pieces under the message limit, at line breaks when possible. */
+export function splitText(text: string, max = MESSAGE_MAX_CHARS): string[] {
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    let cut = rest.lastIndexOf('\n', max);
+    if (cut < max / 2) cut = rest.lastIndexOf(' ', max);
+    if (cut < max / 2) cut = max;
+    out.push(rest.slice(0, cut));
+    rest = rest.slice(cut).replace(/^[\n ]/, '');
+  }
+  out.push(rest);
+  return out;
+}
+
+/** Groups HTML blocks (each self-contained) into messages under the limit. */
+function pack(blocks: string[], separator: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const block of blocks) {
+    if (current && current.length + separator.length + block.length > MESSAGE_MAX_CHARS) {
+      out.push(current);
+      current = block;
+    } else {
+      current = current ? `${current}${separator}${block}` : block;
+    }
+  }
+  if (current) out.push(current);
+  return out;
+}
+
+/** The inline keyboard of a `choices` reply: one option per row (labels are long on a phone). */
+export function keyboardFor(reply: Extract<Reply, { type: 'choices' }>): {
+  keyboard: InlineKeyboard;
+  shortCodes?: Record<string, [string, string]>;
+} {
+  const shortCodes: Record<string, [string, string]> = {};
+  const keyboard = reply.options.map((o) => {
+    const { data, short } = encodeChoice(reply.stepId, o.id);
+    if (short) shortCodes[short] = [reply.stepId, o.id];
+    const mark = reply.multi && !o.id.startsWith('$') && o.selected ? '✓ ' : '';
+    return [{ text: `${mark}${o.label}`, callback_data: data }];
+  });
+  return Object.keys(shortCodes).length > 0 ? { keyboard, shortCodes } : { keyboard };
+}
+
+/** The keyboard left on a question once answered: the choice, on a button that does nothing. */
+export function answeredKeyboard(labels: string[]): InlineKeyboard {
+  return labels.length === 0 ? [] : [[{ text: `✓ ${labels.join(', ')}`, callback_data: CLOSED_DATA }]];
+}
+
+/** Renders one engine reply as one or more messages. */
+export function renderReply(reply: Reply, lang: Lang): OutgoingMessage[] {
+  const t = TEXTS[lang];
+  switch (reply.type) {
+    case 'text':
+      return splitText(reply.text).map((piece) => ({ html: escapeHtml(piece) }));
+    case 'choices': {
+      const pieces = splitText(reply.text);
+      const last = pieces.pop() ?? '';
+      const { keyboard, shortCodes } = keyboardFor(reply);
+      return [
+        ...pieces.map((p) => ({ html: escapeHtml(p) })),
+        { html: escapeHtml(last), keyboard, ...(shortCodes ? { shortCodes } : {}) },
+      ];
+    }
+    case 'emergency': {
+      const lines = [
+        `🚨 <b>${escapeHtml(reply.title)}</b>`,
+        '',
+        ...reply.lines.map((l) => `📞 <b>${escapeHtml(l.number)}</b> · ${escapeHtml(l.label)}`),
+      ];
+      if (reply.text) lines.push('', escapeHtml(reply.text));
+      return [{ html: lines.join('\n') }];
+    }
+    case 'summary': {
+      const blocks = [
+        `<b>${escapeHtml(reply.title)}</b>`,
+        ...reply.items.map((i) => `<b>${escapeHtml(i.label)}</b>\n${escapeHtml(i.value)}`),
+      ];
+      return pack(blocks, '\n\n').map((html) => ({ html }));
+    }
+    case 'receipt': {
+      const lines = [
+        escapeHtml(reply.text),
+        '',
+        `${t.reference} : <code>${escapeHtml(reply.reference)}</code>`,
+      ];
+      if (reply.receipt) {
+        lines.push(`${t.receipt} : <code>${escapeHtml(reply.receipt)}</code>`, '', `<i>${t.copyHint}</i>`);
+      }
+      return [{ html: lines.join('\n') }];
+    }
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The channel's own notices (the engine writes everything else). French first; `tu`, since most people
+ * reaching us on Telegram are young. No notice quotes what the user sent.
+ */
+import type { Lang } from '../../engine/index.js';
+
+export interface TelegramTexts {
+  flood: string;
+  closed: string;
+  privateOnly: string;
+  nonText: string;
+  edited: string;
+  eraseFailed: (count: number) => string;
+  eraseAdvice: string;
+  reference: string;
+  receipt: string;
+  copyHint: string;
+  commands: { command: string; description: string }[];
+}
+
+export const TEXTS: Record<Lang, TelegramTexts> = {
+  fr: {
+    flood: 'Tu envoies beaucoup de messages, je ralentis. Attends quelques secondes avant de continuer.',
+    closed: 'Cette question est close',
+    privateOnly:
+      'Je fonctionne seulement en conversation privée. Écris-moi directement, en privé : je quitte ce groupe et je n’en garde rien.',
+    nonText:
+      'Pour l’instant, je ne lis que le texte : les photos, vocaux, vidéos, autocollants, fichiers, positions et contacts ne sont pas pris en compte, et rien n’en est gardé. Réponds avec des mots ou avec les boutons.',
+    edited: 'Les messages modifiés ne sont pas pris en compte : envoie plutôt un nouveau message.',
+    eraseFailed: (n) =>
+      n === 1
+        ? '1 message n’a pas pu être supprimé (Telegram ne le permet plus après 48 h).'
+        : `${n} messages n’ont pas pu être supprimés (Telegram ne le permet plus après 48 h).`,
+    eraseAdvice:
+      'Pour ne rien laisser sur ton téléphone, supprime aussi cette discussion dans Telegram (appui long sur la discussion, puis « Supprimer »).',
+    reference: 'Référence',
+    receipt: 'Code secret',
+    copyHint: 'Touche le code pour le copier.',
+    commands: [
+      { command: 'start', description: 'Commencer' },
+      { command: 'aide', description: 'Comment ça marche' },
+      { command: 'urgence', description: 'Numéros d’urgence' },
+      { command: 'effacer', description: 'Tout effacer, tout de suite' },
+      { command: 'suivi', description: 'Lire les réponses avec ton code secret' },
+      { command: 'recommencer', description: 'Reprendre depuis le début' },
+      { command: 'langue', description: 'Changer de langue' },
+      { command: 'stop', description: 'Arrêter sans rien envoyer' },
+    ],
+  },
+  en: {
+    flood: 'You are sending a lot of messages, I am slowing down. Wait a few seconds before going on.',
+    closed: 'This question is closed',
+    privateOnly:
+      'I only work in a private chat. Write to me directly, in private: I am leaving this group and keep nothing from it.',
+    nonText:
+      'For now I only read text: photos, voice messages, videos, stickers, files, locations and contacts are not taken, and nothing of them is kept. Answer with words or with the buttons.',
+    edited: 'Edited messages are not taken into account: please send a new message instead.',
+    eraseFailed: (n) =>
+      n === 1
+        ? '1 message could not be deleted (Telegram no longer allows it after 48 hours).'
+        : `${n} messages could not be deleted (Telegram no longer allows it after 48 hours).`,
+    eraseAdvice:
+      'To leave nothing on your phone, also delete this chat in Telegram (long press on the chat, then "Delete").',
+    reference: 'Reference',
+    receipt: 'Secret code',
+    copyHint: 'Tap the code to copy it.',
+    commands: [
+      { command: 'start', description: 'Start' },
+      { command: 'help', description: 'How it works' },
+      { command: 'emergency', description: 'Emergency numbers' },
+      { command: 'erase', description: 'Erase everything, now' },
+      { command: 'followup', description: 'Read the replies with your secret code' },
+      { command: 'restart', description: 'Start again from the beginning' },
+      { command: 'language', description: 'Change language' },
+      { command: 'stop', description: 'Stop without sending anything' },
+    ],
+  },
+};
+
+/** The language of a Telegram `language_code` ("fr", "en-GB"...), else `fallback`. */
+export function langOf(languageCode: string | undefined, fallback: Lang): Lang {
+  const l = languageCode?.toLowerCase().slice(0, 2);
+  return l === 'fr' || l === 'en' ? l : fallback;
+}

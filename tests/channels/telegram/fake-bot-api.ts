@@ -1,0 +1,200 @@
+/**
+ * A small fake Telegram Bot API server on 127.0.0.1, for the real telegraf client (`telegram.apiRoot`).
+ * URL shape `{root}bot{token}/{method}`. It records every call, keeps the messages of each chat (so tests
+ * can press the buttons the bot really sent) and can play a blocked user or undeletable messages.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ApiCall {
+  method: string;
+  params: Record<string, unknown>;
+}
+
+export interface InlineButton {
+  text: string;
+  callback_data: string;
+}
+
+export interface StoredMessage {
+  message_id: number;
+  from: 'bot' | 'user';
+  text: string;
+  keyboard?: InlineButton[][];
+  deleted?: boolean;
+}
+
+export interface FakeBotApi {
+  /** API root for TELEGRAM_API_ROOT (ends with a slash when it has a path). */
+  root: string;
+  token: string;
+  calls: ApiCall[];
+  /** Calls of one method. */
+  callsOf(method: string): ApiCall[];
+  /** The chat's messages, in order. */
+  chat(chatId: number): StoredMessage[];
+  /** Reserves the next message id of a chat for a message the user sends. */
+  userMessage(chatId: number, text: string): number;
+  /** Chats whose user blocked the bot: sendMessage answers 403. */
+  blocked: Set<number>;
+  /** Message ids deleteMessage refuses (too old). */
+  undeletable: Set<number>;
+  /** Updates served by getUpdates (polling). */
+  pendingUpdates: unknown[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const raw = Buffer.concat(chunks).toString('utf8');
+  if (!raw) return {};
+  const type = req.headers['content-type'] ?? '';
+  if (type.includes('application/json')) return JSON.parse(raw) as Record<string, unknown>;
+  if (type.includes('x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(raw));
+  throw new Error(`fake bot api: unexpected content type ${type}`);
+}
+
+export async function startFakeBotApi(
+  options: { token?: string; prefix?: string } = {},
+): Promise<FakeBotApi> {
+  const token = options.token ?? '123456789:TEST_ONLY_fake_token_AAAAAAAAAAAAAAAAAA';
+  const prefix = options.prefix ?? '/';
+  const calls: ApiCall[] = [];
+  const chats = new Map<number, StoredMessage[]>();
+  const counters = new Map<number, number>();
+  const blocked = new Set<number>();
+  const undeletable = new Set<number>();
+  const pendingUpdates: unknown[] = [];
+  const nextId = (chatId: number) => {
+    const n = (counters.get(chatId) ?? 0) + 1;
+    counters.set(chatId, n);
+    return n;
+  };
+  const chat = (chatId: number) => {
+    let list = chats.get(chatId);
+    if (!list) {
+      list = [];
+      chats.set(chatId, list);
+    }
+    return list;
+  };
+
+  const ok = (result: unknown) => ({ status: 200, body: { ok: true, result } });
+  const fail = (status: number, description: string) => ({
+    status,
+    body: { ok: false, error_code: status, description },
+  });
+
+  function handle(method: string, p: Record<string, unknown>): { status: number; body: unknown } {
+    const chatId = Number(p.chat_id);
+    switch (method) {
+      case 'getMe':
+        return ok({ id: 123456789, is_bot: true, first_name: 'Fake', username: 'fake_intake_bot' });
+      case 'sendMessage': {
+        if (blocked.has(chatId)) return fail(403, 'Forbidden: bot was blocked by the user');
+        const markup = p.reply_markup as { inline_keyboard?: InlineButton[][] } | undefined;
+        const m: StoredMessage = {
+          message_id: nextId(chatId),
+          from: 'bot',
+          text: String(p.text),
+          ...(markup?.inline_keyboard ? { keyboard: markup.inline_keyboard } : {}),
+        };
+        chat(chatId).push(m);
+        return ok({
+          message_id: m.message_id,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: chatId, type: 'private' },
+          text: m.text,
+          ...(markup ? { reply_markup: markup } : {}),
+        });
+      }
+      case 'editMessageReplyMarkup': {
+        const m = chat(chatId).find((x) => x.message_id === Number(p.message_id) && !x.deleted);
+        if (!m) return fail(400, 'Bad Request: message to edit not found');
+        const markup = p.reply_markup as { inline_keyboard?: InlineButton[][] } | undefined;
+        m.keyboard = markup?.inline_keyboard ?? [];
+        return ok(true);
+      }
+      case 'deleteMessage': {
+        const id = Number(p.message_id);
+        const m = chat(chatId).find((x) => x.message_id === id && !x.deleted);
+        if (!m) return fail(400, 'Bad Request: message to delete not found');
+        if (undeletable.has(id)) return fail(400, "Bad Request: message can't be deleted");
+        m.deleted = true;
+        return ok(true);
+      }
+      case 'getUpdates':
+        return ok(pendingUpdates.splice(0));
+      case 'answerCallbackQuery':
+      case 'leaveChat':
+      case 'setWebhook':
+      case 'deleteWebhook':
+      case 'setMyCommands':
+        return ok(true);
+      case 'getWebhookInfo':
+        return ok({ url: '', has_custom_certificate: false, pending_update_count: 0 });
+      default:
+        return fail(404, `Not Found: method ${method}`);
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const path = req.url ?? '';
+    const expected = `${prefix}bot${token}/`;
+    if (!path.startsWith(expected)) {
+      send(404, { ok: false, error_code: 404, description: 'Not Found' });
+      return;
+    }
+    const method = path.slice(expected.length).split('?')[0] ?? '';
+    readBody(req)
+      .then((params) => {
+        calls.push({ method, params });
+        const r = handle(method, params);
+        // getUpdates with nothing pending: answer after a short wait, like a (very short) long poll.
+        if (method === 'getUpdates' && Array.isArray((r.body as { result: unknown[] }).result)) {
+          const list = (r.body as { result: unknown[] }).result;
+          if (list.length === 0) {
+            setTimeout(() => send(r.status, r.body), 50);
+            return;
+          }
+        }
+        send(r.status, r.body);
+      })
+      .catch(() => send(400, { ok: false, error_code: 400, description: 'Bad Request: unreadable body' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    root: `http://127.0.0.1:${port}${prefix}`,
+    token,
+    calls,
+    callsOf: (method) => calls.filter((c) => c.method === method),
+    chat: (chatId) => chat(chatId),
+    userMessage(chatId, text) {
+      const m: StoredMessage = { message_id: nextId(chatId), from: 'user', text };
+      chat(chatId).push(m);
+      return m.message_id;
+    },
+    blocked,
+    undeletable,
+    pendingUpdates,
+    reset() {
+      calls.length = 0;
+      chats.clear();
+      counters.clear();
+      blocked.clear();
+      undeletable.clear();
+      pendingUpdates.length = 0;
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
