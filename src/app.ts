@@ -11,6 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { teamsChannel } from './channels/teams/index.js';
 import { telegramChannel, telegramEnabled } from './channels/telegram/index.js';
 import type { AppConfig } from './config/index.js';
 import { createIntake, type Intake, inboxReadiness } from './intake/index.js';
@@ -160,5 +161,6 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(healthRoutes);
   // Channel and inbox plugins (one line each; each plugin takes what it needs from app.intake).
   if (telegramEnabled()) await app.register(telegramChannel);
+  await app.register(teamsChannel);
   return app;
 }

@@ -49,6 +49,15 @@ async function main() {
   }
 
   const db = await openDatabase(config, (err) => logger.warn({ err }, 'database connection lost'));
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
+    : undefined;
+  redis?.on('error', (err) =>
+    logger.warn({ err }, 'redis error (rate limits fall back to allowing requests)'),
+  );
+
+  // Settings problems (e.g. channel credentials) stop the start here, before the database is touched.
+  const app = await buildApp(config, { db, masterKey, logger, ...(redis ? { redis } : {}) });
   try {
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.version) }, 'migrations applied');
@@ -58,14 +67,6 @@ async function main() {
     fail('could not apply database migrations (is the database reachable? see the log above)');
   }
 
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
-    : undefined;
-  redis?.on('error', (err) =>
-    logger.warn({ err }, 'redis error (rate limits fall back to allowing requests)'),
-  );
-
-  const app = await buildApp(config, { db, masterKey, logger, ...(redis ? { redis } : {}) });
   const stopPurge = schedulePurge(db, config, logger);
   app.addHook('onClose', async () => {
     stopPurge();
@@ -103,9 +104,13 @@ async function main() {
 }
 
 main().catch((err) => {
-  // Last resort: the message may quote input, so print only its type.
+  // Errors that declare a safe message (settings problems) are printed as they are; anything else may
+  // quote input, so only its type is printed.
+  const e = err as { name?: string; message?: string; safeMessage?: boolean };
   process.stderr.write(
-    `intake: start failed (${(err as Error)?.name ?? 'error'}); run with LOG_LEVEL=debug\n`,
+    e?.safeMessage || e?.name === 'FlowError'
+      ? `intake: ${e.message}\n`
+      : `intake: start failed (${e?.name ?? 'error'}); run with LOG_LEVEL=debug\n`,
   );
   process.exit(1);
 });

@@ -60,6 +60,19 @@ describe('server process', () => {
     );
   });
 
+  it('refuses a production start without Teams authentication, in one line', async () => {
+    const r = await startServer({
+      NODE_ENV: 'production',
+      INTAKE_MASTER_KEY: 'q2v0Zt1cU0m9V7bYd3xk8Rz4yHn6WjPpL5aQ1sE2fGc=',
+      // Nothing listens there: the settings are refused before the database is touched.
+      DATABASE_URL: 'postgres://127.0.0.1:1/none',
+    }).done;
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'intake: Teams: MicrosoftAppId is required when NODE_ENV=production (an empty app id disables authentication)',
+    ]);
+  });
+
   it('starts on a fresh data directory with a generated key, then shuts down cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'intake-data-'));
     const port = 20000 + Math.floor(Math.random() * 20000);

@@ -12,6 +12,7 @@ import { registerFlowsCommands } from './flows.js';
 import { registerKeysCommands } from './keys.js';
 import { registerPurgeCommand } from './purge.js';
 import { registerSystemCommands } from './system.js';
+import { registerTeamsCommands } from './teams.js';
 import { registerTelegramCommands } from './telegram.js';
 
 /** Builds the program (tests call it with their own output streams). */
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerKeysCommands(program);
   registerPurgeCommand(program);
   registerTelegramCommands(program);
+  registerTeamsCommands(program);
   // exitOverride is inherited by commands created after it is set on the parent only when copied:
   // apply it to every (sub)command so usage errors exit 2 everywhere.
   const applyOverride = (cmd: Command) => {

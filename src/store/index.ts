@@ -27,3 +27,4 @@ export * from './conversations.js';
 export * from './coordinators.js';
 export * from './events.js';
 export * from './reports.js';
+export * from './teams.js';

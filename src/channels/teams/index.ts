@@ -1,0 +1,144 @@
+/**
+ * The Microsoft Teams channel: `POST /api/messages` (Bot Framework) served by botbuilder's CloudAdapter
+ * inside Fastify, and contentless new-case notices to linked coordinators. Every botbuilder import stays in
+ * this folder; the rest of the app sees one Fastify plugin.
+ *
+ * Order of checks on a request: JSON body (Fastify), activity shape and card data (ajv, 400 with a reason),
+ * then botbuilder's authentication (401, nothing processed), then the turn (503 when the database is down).
+ */
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { WindowLimiter } from '../../intake/limiter.js';
+import { createAdapter, ResponseShim, withBotbuilderLogs } from './adapter.js';
+import { CHANNEL, TeamsBot } from './bot.js';
+import { loadTeamsConfig } from './config.js';
+import { TeamsNotifier } from './notices.js';
+import { textMessage } from './render.js';
+import { checkActivity, checkSubmit } from './schemas.js';
+
+export { loadTeamsConfig, type TeamsConfig } from './config.js';
+export { createLinkCode, LINK_CODE_TTL_MS } from './link.js';
+
+export interface TeamsChannelOptions {
+  /** Where the Microsoft* settings are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Registers the Teams channel. Throws SafeError at build time when its settings cannot work. */
+export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOptions = {}): Promise<void> {
+  const { config, db, metrics, pipeline } = app.intake;
+  const settings = loadTeamsConfig(options.env ?? process.env, config.nodeEnv);
+  if (!settings.appId) {
+    app.log.warn(
+      'Teams: MicrosoftAppId is empty: /api/messages accepts unauthenticated requests (local development only)',
+    );
+  }
+  const adapter = createAdapter(settings);
+  const notifier = new TeamsNotifier({
+    db,
+    keyring: pipeline.keyring,
+    logger: app.log,
+    metrics,
+    batchSeconds: settings.noticeBatchSeconds,
+    inboxName: (id) => config.inboxes.find((i) => i.id === id)?.name ?? id,
+    send: (reference, text) =>
+      adapter.continueConversationAsync(settings.appId, reference, async (ctx) => {
+        await ctx.sendActivity(textMessage(text));
+      }),
+  });
+  pipeline.service.onReport((notice) => notifier.notify(notice));
+  app.addHook('onClose', async () => notifier.close());
+
+  const bot = new TeamsBot({ config, db, pipeline, metrics });
+  // Platform webhooks come from a few Microsoft addresses: limit per (hashed) user and per instance, not per IP.
+  const global = new WindowLimiter(config.rateLimit.max * 20, config.rateLimit.windowMs);
+  const userKey = (request: FastifyRequest) => {
+    const from = (request.body as { from?: { id?: unknown; aadObjectId?: unknown } } | undefined)?.from;
+    const id = typeof from?.aadObjectId === 'string' ? from.aadObjectId : from?.id;
+    return typeof id === 'string' && id.length > 0 && id.length <= 512
+      ? `teams:${pipeline.service.userHash(CHANNEL, id)}`
+      : 'teams:anonymous';
+  };
+
+  app.post(
+    '/api/messages',
+    {
+      config: {
+        sensitive: true,
+        rateLimit: {
+          hook: 'preHandler',
+          max: config.rateLimit.max,
+          timeWindow: config.rateLimit.windowMs,
+          keyGenerator: userKey,
+        },
+      },
+      schema: { hide: true },
+    },
+    async (request, reply) => {
+      const started = performance.now();
+      try {
+        const checked = checkActivity(request.body);
+        if (!checked.ok) {
+          metrics.errors.inc({ kind: 'teams_invalid' });
+          request.log.info({ channel: CHANNEL }, 'teams activity refused: invalid shape');
+          return reply.code(400).send({ error: 'bad_request', message: checked.reason });
+        }
+        const activity = checked.activity;
+        if (activity.type === 'message' && activity.value !== undefined) {
+          const submit = checkSubmit(activity.value);
+          if (!submit.ok) {
+            metrics.errors.inc({ kind: 'teams_invalid' });
+            request.log.info({ channel: CHANNEL }, 'teams card submission refused: invalid data');
+            return reply.code(400).send({ error: 'bad_request', message: submit.reason });
+          }
+        }
+        if (!global.take('all', Date.now())) {
+          metrics.errors.inc({ kind: 'rate_limited' });
+          return reply.code(429).send({ error: 'rate_limited', message: 'too many requests, slow down' });
+        }
+        const shim = new ResponseShim();
+        let failure: unknown;
+        await withBotbuilderLogs(request.log, () =>
+          adapter.process(
+            { method: 'POST', headers: request.headers, body: request.body as Record<string, unknown> },
+            shim,
+            async (context) => {
+              try {
+                await bot.onTurn(context, activity, request.log);
+              } catch (err) {
+                // Kept for Fastify's error handler (503 when the database is down) instead of botbuilder's 500.
+                failure = err;
+              }
+            },
+          ),
+        );
+        if (failure) throw failure;
+        const { status } = shim.recorded;
+        if (status === 401 || status === 403) {
+          metrics.errors.inc({ kind: 'teams_unauthorized' });
+          request.log.info({ channel: CHANNEL, status }, 'teams request refused: authentication');
+          return reply
+            .code(status)
+            .send({ error: 'unauthorized', message: 'missing or invalid Bot Framework token' });
+        }
+        if (status >= 500) {
+          metrics.errors.inc({ kind: 'internal' });
+          request.log.error({ channel: CHANNEL, status }, 'teams request failed in botbuilder');
+          return reply
+            .code(500)
+            .send({ error: 'internal_error', message: 'internal error', requestId: request.id });
+        }
+        if (status >= 400) {
+          return reply
+            .code(status)
+            .send({ error: 'bad_request', message: 'activity refused by the Bot Framework adapter' });
+        }
+        // Invoke responses carry a JSON body; plain activities answer 200 without one.
+        const body = shim.recorded.body;
+        return body === undefined ? reply.code(status).send() : reply.code(status).send(body);
+      } finally {
+        metrics.webhookDuration.observe({ channel: CHANNEL }, (performance.now() - started) / 1000);
+      }
+    },
+  );
+}
