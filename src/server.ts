@@ -7,8 +7,8 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, productionProblem } from './config/index.js';
-import { createLogger } from './logger.js';
 import { schedulePurge } from './intake/retention.js';
+import { createLogger } from './logger.js';
 import { resolveMasterKey } from './secrets.js';
 import { migrate, openDatabase } from './store/index.js';
 

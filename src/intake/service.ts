@@ -452,7 +452,7 @@ export class IntakeService {
       // normalizeReceipt refuses malformed input: same answer as an unknown receipt.
       report = undefined;
     }
-    if (!report || !report.receipt_salt) {
+    if (!report?.receipt_salt) {
       this.deps.metrics?.errors.inc({ kind: 'receipt_unknown' });
       return [{ type: 'text', text: t.none }];
     }
