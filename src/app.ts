@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { teamsChannel } from './channels/teams/index.js';
 import { telegramChannel, telegramEnabled } from './channels/telegram/index.js';
 import type { AppConfig } from './config/index.js';
+import { inboxPlugin } from './inbox/index.js';
 import { createIntake, type Intake, inboxReadiness } from './intake/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -160,6 +161,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 
   await app.register(healthRoutes);
   // Channel and inbox plugins (one line each; each plugin takes what it needs from app.intake).
+  await app.register(inboxPlugin);
   if (telegramEnabled()) await app.register(telegramChannel);
   await app.register(teamsChannel);
   return app;

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/index.js';
 import {
+  appendAudit,
   type Database,
   purgeClosedReports,
   purgeExpiredConversations,
@@ -17,26 +18,38 @@ export interface PurgeResult {
   reports: number;
 }
 
-/** Optional hook to record deletions in the audit trail (the inbox part provides it). */
-export type PurgeAudit = (db: Database, result: PurgeResult) => Promise<void>;
-
-let auditHook: PurgeAudit | undefined;
-/** Registers how purges are written to the audit trail. */
-export function setPurgeAudit(hook: PurgeAudit | undefined): void {
-  auditHook = hook;
-}
-
-/** Runs one purge at `now`. */
+/**
+ * Runs one purge at `now`, in one transaction. Every deletion is counted in the audit trail: one entry per
+ * deleted report (its reference), one entry with the counts of conversations and deduplication entries.
+ */
 export async function purge(db: Database, config: AppConfig, now = new Date()): Promise<PurgeResult> {
-  const result: PurgeResult = {
-    conversations: await purgeExpiredConversations(db, now),
-    events: await purgeProcessedEvents(db, new Date(now.getTime() - config.retention.dedupHours * 3_600_000)),
-    reports: (
-      await purgeClosedReports(db, new Date(now.getTime() - config.retention.closedReportDays * 86_400_000))
-    ).length,
-  };
-  if (auditHook && (result.conversations || result.events || result.reports)) await auditHook(db, result);
-  return result;
+  return db.transaction(async (tx) => {
+    const conversations = await purgeExpiredConversations(tx, now);
+    const events = await purgeProcessedEvents(
+      tx,
+      new Date(now.getTime() - config.retention.dedupHours * 3_600_000),
+    );
+    const references = await purgeClosedReports(
+      tx,
+      new Date(now.getTime() - config.retention.closedReportDays * 86_400_000),
+    );
+    for (const reference of references) {
+      await appendAudit(tx, {
+        actorId: null,
+        action: 'retention_purge',
+        reportReference: reference,
+        detail: 'report',
+      });
+    }
+    if (conversations || events) {
+      await appendAudit(tx, {
+        actorId: null,
+        action: 'retention_purge',
+        detail: `conversations=${conversations} events=${events}`,
+      });
+    }
+    return { conversations, events, reports: references.length };
+  });
 }
 
 /** Runs `purge` every `intervalMs` (default hourly) until stopped; failures are logged, never thrown. */

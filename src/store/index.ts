@@ -26,5 +26,6 @@ export async function openDatabase(
 export * from './conversations.js';
 export * from './coordinators.js';
 export * from './events.js';
+export * from './inbox.js';
 export * from './reports.js';
 export * from './teams.js';

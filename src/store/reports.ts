@@ -200,11 +200,11 @@ export async function updateSealedContact(db: Queryable, reportId: string, seale
   ]);
 }
 
-/** Deletes reports closed before `closedBefore` (retention); returns their ids. Keys and replies cascade. */
+/** Deletes reports closed before `closedBefore` (retention); returns their references. Keys and replies cascade. */
 export async function purgeClosedReports(db: Queryable, closedBefore: Date): Promise<string[]> {
-  const r = await db.query<{ id: string }>(
-    'DELETE FROM reports WHERE closed_at IS NOT NULL AND closed_at < $1 RETURNING id',
+  const r = await db.query<{ reference: string }>(
+    'DELETE FROM reports WHERE closed_at IS NOT NULL AND closed_at < $1 RETURNING reference',
     [closedBefore],
   );
-  return r.rows.map((row) => row.id);
+  return r.rows.map((row) => row.reference);
 }

@@ -71,6 +71,14 @@ for (const backend of backends()) {
         { reference: 'R-NEW001' },
         { reference: 'R-OPEN01' },
       ]);
+      const audit = await db.query(
+        'SELECT action, report_reference, detail FROM audit_log WHERE action = $1 ORDER BY id',
+        ['retention_purge'],
+      );
+      expect(audit.rows).toEqual([
+        { action: 'retention_purge', report_reference: 'R-OLD001', detail: 'report' },
+        { action: 'retention_purge', report_reference: null, detail: 'conversations=1 events=1' },
+      ]);
       expect(await purge(db, config, new Date(now))).toEqual({ conversations: 0, events: 0, reports: 0 });
     });
   });
