@@ -1064,7 +1064,7 @@ function sendSubmit(ctx: Ctx, at: SubmitStep): void {
   // Only the answers of the path actually taken: answers left over from a branch abandoned after a change
   // in the summary are not sent.
   const ids = w.reason === 'target' ? w.path : Object.keys(ctx.st.answers);
-  const answers: Record<string, unknown> = {};
+  const answers: Record<string, Answer> = {};
   const routing: Record<string, unknown> = {};
   for (const id of ids) {
     const value = ctx.st.answers[id];
@@ -1084,6 +1084,7 @@ function sendSubmit(ctx: Ctx, at: SubmitStep): void {
     urgency: ctx.st.urgency,
     routing,
     receipt: at.receipt !== false,
+    notify: at.notify_if ? evaluate(at.notify_if, answers) : false,
   });
 }
 

@@ -135,6 +135,8 @@ export interface SubmitStep {
   text?: Translated;
   /** Issue a secret receipt to the submitter (default true). */
   receipt?: boolean;
+  /** When this holds, the submitter opted in to a contentless notice here when a coordinator replies. */
+  notify_if?: Condition;
   next: Next;
 }
 /** Shows `text` (if any) and completes the conversation. */
@@ -228,6 +230,8 @@ export type Effect =
       urgency: Urgency;
       routing: Record<string, unknown>;
       receipt: boolean;
+      /** The submitter asked to be told here (without content) when a coordinator replies. */
+      notify: boolean;
     }
   /** /effacer: delete the stored state (and the platform messages when it can). */
   | { type: 'erase' }

@@ -148,6 +148,9 @@ function semanticDiagnostics(parsed: ParsedFlow, flow: Flow, options: CheckOptio
         checkCondition(rule.if, 'urgency', byId, (m) => r(['urgency', i, 'if'], m));
       });
     }
+    if (step.type === 'submit' && step.notify_if) {
+      checkCondition(step.notify_if, 'notify_if', byId, (m) => r(['notify_if'], m));
+    }
   });
 
   checkGraph(flow, byId, report);

@@ -494,6 +494,8 @@ export async function reportRoutes(app: FastifyInstance) {
         });
         await appendAudit(tx, { actorId: s.coordinator.id, action: 'reply', reportReference: row.reference });
       });
+      // An opted-in submitter gets a contentless notice on their channel; it never delays or fails the reply.
+      void app.intake.pipeline.service.notifySubmitter(row.id);
       return reply.code(201).send({ id });
     },
   );

@@ -18,6 +18,7 @@ export {
   type InboundTurn,
   IntakeService,
   newReference,
+  type SubmitterNotifier,
   type TurnOutcome,
 } from './service.js';
 

@@ -14,11 +14,13 @@ import {
   generateReceipt,
   hashUserId,
   newPwhashSalt,
+  openContact,
   openReply,
   openState,
   REPORT_ENVELOPE_VERSION,
   receiptKeyPair,
   receiptLookupTag,
+  sealContact,
   sealReport,
   sealState,
 } from '../crypto/index.js';
@@ -48,6 +50,7 @@ import {
   markEventProcessed,
   type Queryable,
   saveConversation,
+  sealedContactOf,
   updateReceiptTag,
 } from '../store/index.js';
 import type { Keyring } from './keyring.js';
@@ -77,7 +80,15 @@ export interface InboundTurn {
    * transaction as the turn: a redelivered event is not processed again (`duplicate: true`).
    */
   eventId?: string;
+  /**
+   * Where a contentless "you have a new reply" notice can reach this user on this channel (e.g. the
+   * Telegram chat id). Stored only when the submitter opts in (the flow's `notify_if`), sealed.
+   */
+  notifyAddress?: string;
 }
+
+/** Sends a contentless notice to an opted-in submitter on one channel. */
+export type SubmitterNotifier = (address: string, lang: Lang) => Promise<void>;
 
 /** What the channel must show and do after a turn. */
 export interface TurnOutcome {
@@ -127,6 +138,36 @@ export class IntakeService {
   readonly receiptGlobal = new WindowLimiter(120, 60_000);
 
   private readonly reportListeners: ((report: NewReportNotice) => unknown)[] = [];
+  private readonly notifiers = new Map<string, SubmitterNotifier>();
+
+  /** Registers how a channel delivers the contentless reply notice to an opted-in submitter. */
+  registerNotifier(channel: string, notifier: SubmitterNotifier): void {
+    this.notifiers.set(channel, notifier);
+  }
+
+  /**
+   * Tells an opted-in submitter, without any content, that a coordinator replied ("Tu as une nouvelle
+   * réponse. Envoie /suivi et ton reçu."). Returns whether a notice was sent. Never throws.
+   */
+  async notifySubmitter(reportId: string): Promise<boolean> {
+    const { db, keyring, logger } = this.deps;
+    try {
+      const sealed = await sealedContactOf(db, reportId);
+      if (!sealed) return false;
+      const contact = JSON.parse(openContact(keyring.all, sealed)) as {
+        channel: string;
+        address: string;
+        lang: Lang;
+      };
+      const notifier = this.notifiers.get(contact.channel);
+      if (!notifier) return false;
+      await notifier(contact.address, contact.lang);
+      return true;
+    } catch (err) {
+      logger.warn({ err }, 'reply notice to the submitter failed');
+      return false;
+    }
+  }
 
   constructor(private readonly deps: IntakeServiceDeps) {}
 
@@ -207,7 +248,7 @@ export class IntakeService {
         const effect = pending.shift()!;
         switch (effect.type) {
           case 'submit': {
-            const done = await this.submit(tx, effect, input.channel, input.turn.now);
+            const done = await this.submit(tx, effect, input.channel, input.turn.now, input.notifyAddress);
             const follow: Turn = done.ok
               ? {
                   kind: 'submitted',
@@ -337,6 +378,7 @@ export class IntakeService {
     effect: SubmitEffect,
     channel: string,
     now: number,
+    notifyAddress?: string,
   ): Promise<
     { ok: true; reference: string; receipt?: string; inbox: string; urgency: Urgency } | { ok: false }
   > {
@@ -393,8 +435,14 @@ export class IntakeService {
       };
       kp.privateKey.fill(0);
     }
+    // Opt-in only, sealed with the contact subkey; deleted when the case is closed.
+    const contactSealed =
+      effect.notify && notifyAddress
+        ? sealContact(keyring.current, JSON.stringify({ channel, address: notifyAddress, lang: effect.lang }))
+        : undefined;
     await insertReport(tx, {
       id,
+      ...(contactSealed ? { contactSealed } : {}),
       reference,
       inboxId: decision.inbox,
       flowKind: effect.kind,

@@ -208,3 +208,12 @@ export async function purgeClosedReports(db: Queryable, closedBefore: Date): Pro
   );
   return r.rows.map((row) => row.reference);
 }
+
+/** The sealed contact of an opted-in submitter, if any (closed cases have none). */
+export async function sealedContactOf(db: Queryable, reportId: string): Promise<string | undefined> {
+  const r = await db.query<{ contact_sealed: string | null }>(
+    'SELECT contact_sealed FROM reports WHERE id = $1 AND closed_at IS NULL',
+    [reportId],
+  );
+  return r.rows[0]?.contact_sealed ?? undefined;
+}

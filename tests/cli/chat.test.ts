@@ -21,7 +21,7 @@ beforeAll(() => {
 
 // Typed answers only (numbers pick choices), as a person at a terminal would.
 const SCRIPTS = {
-  youth: ['1', '1', '3', '2, 4', 'Il me demande de voir des gens que je ne connais pas.', '1', '1', '1'],
+  youth: ['1', '1', '3', '2, 4', 'Il me demande de voir des gens que je ne connais pas.', '1', '1', '2', '1'],
   professional: [
     '1',
     'Collège Jean-Jaurès, Saint-Denis',

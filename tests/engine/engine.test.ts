@@ -239,6 +239,7 @@ describe('step kinds', () => {
         urgency: 'normal',
         routing: { role: 'teacher', details: 'Il a 16 ans et fugue.' },
         receipt: true,
+        notify: false,
       },
     ]);
     expect(isValidState(d.state, d.flow)).toBe(true);

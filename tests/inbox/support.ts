@@ -43,6 +43,7 @@ export async function submitYouthReport(
     { say: o.text ?? SECRET_TEXT },
     { tick: ['talk'] },
     { press: 'receipt' },
+    { press: 'no' },
     { press: '$confirm' },
   ];
   for (const a of actions) {

@@ -255,3 +255,70 @@ for (const backend of backends()) {
     });
   });
 }
+
+describe('opt-in reply notice to the submitter', () => {
+  it('seals the channel address only on opt-in, sends a contentless notice, and forgets it at closing', async () => {
+    const db = await (await import('../../src/store/index.js')).openEmbedded();
+    await migrate(db);
+    const logs = new LogCapture();
+    const intake = await createIntake({
+      config: testConfig(),
+      db,
+      masterKey: DANGEROUS_TEST_ONLY_MASTER_KEY,
+      logger: pino(loggerOptions('debug'), logs),
+    });
+    await createCoordinator(db, { name: 'C', login: 'camille', inbox: 'coordination', passphrase: PASS }, [
+      'coordination',
+    ]);
+    const sent: { address: string; lang: string }[] = [];
+    intake.service.registerNotifier('cli', async (address, lang) => {
+      sent.push({ address, lang });
+    });
+    const walkWith = async (notify: 'yes' | 'no', user: string) => {
+      // runWalk does not pass notifyAddress: drive the same walk through a wrapper that adds it.
+      const service = intake.service;
+      const wrapped = {
+        handleTurn: (input: Parameters<typeof service.handleTurn>[0]) =>
+          service.handleTurn({ ...input, notifyAddress: `chat-${user}` }),
+      } as unknown as typeof service;
+      return runWalk(wrapped, {
+        user,
+        payload: 'jeune',
+        lang: 'fr',
+        actions: [
+          { press: 'safe' },
+          { press: 'me' },
+          { press: '$skip' },
+          { tick: ['asked'] },
+          { press: '$skip' },
+          { tick: ['talk'] },
+          { press: 'receipt' },
+          { press: notify },
+          { press: '$confirm' },
+        ],
+      });
+    };
+    const no = await walkWith('no', 'u-no');
+    const yes = await walkWith('yes', 'u-yes');
+    const rowNo = await findReportByReference(db, no.reference!);
+    const rowYes = await findReportByReference(db, yes.reference!);
+    const contact = async (id: string) =>
+      (await db.query<{ c: string | null }>('SELECT contact_sealed AS c FROM reports WHERE id = $1', [id]))
+        .rows[0]!.c;
+    expect(await contact(rowNo!.id)).toBeNull();
+    const sealed = await contact(rowYes!.id);
+    expect(sealed).toBeTruthy();
+    expect(sealed).not.toContain('chat-u-yes');
+    expect(await intake.service.notifySubmitter(rowNo!.id)).toBe(false);
+    expect(await intake.service.notifySubmitter(rowYes!.id)).toBe(true);
+    expect(sent).toEqual([{ address: 'chat-u-yes', lang: 'fr' }]);
+    // Closing the case forgets the address.
+    await db.query(
+      `UPDATE reports SET status = 'clos', closed_at = now(), contact_sealed = NULL WHERE id = $1`,
+      [rowYes!.id],
+    );
+    expect(await intake.service.notifySubmitter(rowYes!.id)).toBe(false);
+    expect(logs.text).not.toContain('chat-u-yes');
+    await db.close();
+  });
+});

@@ -106,6 +106,11 @@ export class TelegramChannel {
     this.now = options.now ?? Date.now;
   }
 
+  /** Sends the contentless "new reply" notice to an opted-in submitter's private chat. */
+  async notifyReply(chatId: string, lang: Lang): Promise<void> {
+    await this.telegram.sendMessage(Number(chatId), TEXTS[lang].newReply);
+  }
+
   /** Handles one update. Rejects only when the database is unavailable (the webhook then answers 503). */
   async handle(update: Update): Promise<void> {
     if ('message' in update) return this.onMessage(update.update_id, update.message);
@@ -310,6 +315,7 @@ export class TelegramChannel {
         platformUserId: userId,
         turn,
         eventId: String(updateId),
+        notifyAddress: String(chatId),
         channelData: (prev) => {
           live = asData(prev).keyboard;
           return changed(prev, { ids: [msg.message_id], keyboard: null });
@@ -402,6 +408,7 @@ export class TelegramChannel {
         platformUserId: userId,
         turn: { kind: 'choice', now: this.now(), stepId, optionId, capabilities: CAPABILITIES },
         eventId: String(updateId),
+        notifyAddress: String(chatId),
         channelData: (prev) => {
           live = asData(prev).keyboard;
           return changed(prev, { keyboard: null });

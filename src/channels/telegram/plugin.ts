@@ -65,6 +65,7 @@ export const telegramChannel: FastifyPluginAsync<TelegramPluginOptions> = async 
     ...(options.flood ? { flood: options.flood } : {}),
   });
   bot.use((ctx) => channel.handle(ctx.update));
+  pipeline.service.registerNotifier('telegram', (address, lang) => channel.notifyReply(address, lang));
   const polling = settings.mode === 'polling';
   // Replaces telegraf's default handler, which logs the whole update and sets process.exitCode.
   bot.catch((err) => {

@@ -15,6 +15,8 @@ export interface TelegramTexts {
   reference: string;
   receipt: string;
   copyHint: string;
+  /** The only notice sent to an opted-in submitter: it says nothing of the case. */
+  newReply: string;
   commands: { command: string; description: string }[];
 }
 
@@ -36,6 +38,7 @@ export const TEXTS: Record<Lang, TelegramTexts> = {
     reference: 'Référence',
     receipt: 'Code secret',
     copyHint: 'Touche le code pour le copier.',
+    newReply: 'Tu as une nouvelle réponse. Envoie /suivi et ton code secret pour la lire.',
     commands: [
       { command: 'start', description: 'Commencer' },
       { command: 'aide', description: 'Comment ça marche' },
@@ -62,6 +65,7 @@ export const TEXTS: Record<Lang, TelegramTexts> = {
     eraseAdvice:
       'To leave nothing on your phone, also delete this chat in Telegram (long press on the chat, then "Delete").',
     reference: 'Reference',
+    newReply: 'You have a new reply. Send /followup and your secret code to read it.',
     receipt: 'Secret code',
     copyHint: 'Tap the code to copy it.',
     commands: [

@@ -113,6 +113,7 @@ describe('Teams channel', () => {
       `He has my pictures ${more}`,
       '1',
       '1',
+      'no',
       'yes',
     ]) {
       await c.say(line);
@@ -146,6 +147,7 @@ describe('Teams channel', () => {
     await c.say('Il a 22 ans.');
     await c.choose(['talk', 'health']);
     await c.press('receipt');
+    await c.press('no');
     await c.press('$confirm');
     const texts = c.received().map((m) => m.body.text as string);
     const receipt = texts.find((x) => /Référence : R-/.test(x));

@@ -1,8 +1,10 @@
 // Full Telegram conversations of both flows, through POST /telegram/webhook with the real telegraf client
 // and a fake Bot API server: by buttons and by typed text, to a sealed report that the coordinator opens
 // (unlock + showReport, as `intake reports show` does).
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { showReport, unlock } from '../../../src/coordinators/index.js';
+import { findReportByReference } from '../../../src/store/index.js';
 import { backends } from '../../support/databases.js';
 import { type Action, type Harness, PASSPHRASE, referenceIn, startHarness, walk } from './harness.js';
 
@@ -14,6 +16,7 @@ const YOUTH: Action[] = [
   { say: "Il a 22 ans. Il dit que je lui dois de l'argent pour les cadeaux." },
   { tick: ['talk', 'health'] },
   { press: 'receipt' },
+  { press: 'no' },
   { press: '$confirm' },
 ];
 const PROFESSIONAL: Action[] = [
@@ -124,6 +127,22 @@ describe.each(backends())('telegram conversations ($name)', (backend) => {
       [{ text: expect.stringMatching(/^✓ On me donne/), callback_data: 'n' }],
     ]);
     expect(user.botMessages().length).toBeGreaterThan(before);
+  });
+
+  it('an opted-in youth gets one contentless notice in the chat when a coordinator replies', async () => {
+    const user = h.user();
+    await user.say('/start jeune');
+    const actions = YOUTH.map((a) => ('press' in a && a.press === 'no' ? { press: 'yes' } : a));
+    await walk(user, actions, 'buttons');
+    const reference = referenceIn(user.botMessages())!;
+    const row = await findReportByReference(h.t.db, reference);
+    const before = user.botMessages().length;
+    expect(await h.t.app.intake.pipeline.service.notifySubmitter(row!.id)).toBe(true);
+    const after = user.botMessages();
+    expect(after.length).toBe(before + 1);
+    expect(after.at(-1)!.text).toBe(
+      'Tu as une nouvelle réponse. Envoie /suivi et ton code secret pour la lire.',
+    );
   });
 
   it('English by language_code; /start payload picks the professional flow', async () => {
