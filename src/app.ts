@@ -98,6 +98,14 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     pipeline,
   } satisfies IntakeContext);
 
+  // Routes that carry user content (webhooks, inbox) never log below `info`, even with LOG_LEVEL=debug: a
+  // debug line added there later cannot dump an update. (Serializers already strip bodies and URLs.)
+  app.addHook('onRoute', (route) => {
+    const levels = ['trace', 'debug'];
+    if (route.config?.sensitive && (!route.logLevel || levels.includes(route.logLevel))) {
+      route.logLevel = (levels.includes(app.log.level) ? 'info' : app.log.level) as typeof route.logLevel;
+    }
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

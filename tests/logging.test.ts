@@ -51,3 +51,27 @@ describe('logging never carries content or secrets', () => {
     }
   });
 });
+
+describe('routes marked sensitive', () => {
+  it('never log below info, even when the service runs at trace level', async () => {
+    const t = await buildTestApp({ logLevel: 'trace' });
+    t.app.post('/__test/sensitive', { config: { sensitive: true } }, async (request) => {
+      request.log.debug('sensitive-debug-line');
+      request.log.info('sensitive-info-line');
+      return { ok: true };
+    });
+    t.app.post('/__test/plain', async (request) => {
+      request.log.debug('plain-debug-line');
+      return { ok: true };
+    });
+    try {
+      await t.app.inject({ method: 'POST', url: '/__test/sensitive', payload: {} });
+      await t.app.inject({ method: 'POST', url: '/__test/plain', payload: {} });
+      expect(t.logs.text).toContain('sensitive-info-line');
+      expect(t.logs.text).not.toContain('sensitive-debug-line');
+      expect(t.logs.text).toContain('plain-debug-line');
+    } finally {
+      await t.close();
+    }
+  });
+});

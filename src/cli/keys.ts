@@ -3,14 +3,20 @@ import type { Command } from 'commander';
 import { openContact, sealContact } from '../crypto/index.js';
 import { loadKeyring } from '../intake/index.js';
 import { resolveMasterKey } from '../secrets.js';
-import { countConversationsNotUnder, listSealedContacts, updateSealedContact } from '../store/index.js';
+import {
+  countConversationsNotUnder,
+  listContactSealedValues,
+  updateContactSealedValue,
+} from '../store/index.js';
 import { CliError, withDatabase } from './context.js';
 
 export function registerKeysCommands(program: Command) {
   const keys = program.command('keys').description('Master key management.');
   keys
     .command('rotate-master')
-    .description('Re-seal opted-in contacts under a new master key and report what moves lazily.')
+    .description(
+      'Re-seal what the master key seals (contacts, second factors, Teams links) under a new master key.',
+    )
     .addHelpText(
       'after',
       `
@@ -31,24 +37,28 @@ before the rotation are closed and purged. See docs/SECURITY.md.`,
         if (current.trim() === next.trim()) throw new CliError('the new master key is the current one', 2);
         const oldRing = await loadKeyring(current, config.masterKeyPrevious ?? []);
         const newRing = await loadKeyring(next);
-        let resealed = 0;
-        let unreadable = 0;
-        for (const row of await listSealedContacts(db)) {
-          let address: string;
+        const counts = new Map<string, { resealed: number; unreadable: number }>();
+        for (const value of await listContactSealedValues(db)) {
+          const c = counts.get(value.kind) ?? { resealed: 0, unreadable: 0 };
+          counts.set(value.kind, c);
+          let plain: string;
           try {
-            address = openContact([...newRing.all, ...oldRing.all], row.contact_sealed);
+            plain = openContact([...newRing.all, ...oldRing.all], value.sealed);
           } catch {
-            unreadable++;
+            c.unreadable++;
             continue;
           }
-          await updateSealedContact(db, row.id, sealContact(newRing.current, address));
-          resealed++;
+          await updateContactSealedValue(db, value, sealContact(newRing.current, plain));
+          c.resealed++;
         }
         const pending = await countConversationsNotUnder(db, newRing.current.fingerprint);
         process.stdout.write(
           [
             `new master key fingerprint: ${newRing.current.fingerprint}`,
-            `contacts re-sealed: ${resealed}${unreadable ? ` (${unreadable} unreadable, left as they are)` : ''}`,
+            ...(['submitter contacts', 'second-factor secrets', 'Teams links'] as const).map((kind) => {
+              const c = counts.get(kind) ?? { resealed: 0, unreadable: 0 };
+              return `${kind} re-sealed: ${c.resealed}${c.unreadable ? ` (${c.unreadable} unreadable, left as they are)` : ''}`;
+            }),
             `conversations still under an older key: ${pending} (they move on their next message or expire)`,
             'next: restart with INTAKE_MASTER_KEY=<new> INTAKE_MASTER_KEY_PREVIOUS=<old>',
           ].join('\n') + '\n',

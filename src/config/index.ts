@@ -64,17 +64,9 @@ export interface AppConfig extends FileConfig {
 /** A configuration problem. Its message is safe to print: it never contains a secret value. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  /** Written to be printed: names the file, the pointer or the variable, never a secret value. */
+  readonly safeMessage = true;
 }
-
-const REQUIRED_SECTIONS = [
-  'server',
-  'rateLimit',
-  'languages',
-  'conversations',
-  'inboxes',
-  'routing',
-  'retention',
-] as const;
 
 let validateFn: ReturnType<Ajv['compile']> | undefined;
 function validator() {
@@ -98,7 +90,13 @@ function readYaml(path: string, label: string): Plain {
     const line = lineCounter.linePos(first.pos[0]).line;
     throw new ConfigError(`${label}${line ? `: line ${line}` : ''}: invalid YAML (${first.code})`);
   }
-  const value = doc.toJS() as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch {
+    // e.g. an alias to an anchor that does not exist
+    throw new ConfigError(`${label}: invalid YAML (unresolved alias or tag)`);
+  }
   if (value === null || value === undefined) return {};
   if (!isPlain(value)) throw new ConfigError(`${label}: /: must be a mapping of sections`);
   return value;
@@ -182,10 +180,6 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
     const err = validate.errors![0]!;
     const pointer = err.instancePath || '/';
     throw new ConfigError(`${owner(err.instancePath)}: ${pointer}: ${describe(err)}`);
-  }
-  for (const section of REQUIRED_SECTIONS) {
-    if (!(section in merged))
-      throw new ConfigError(`${label('default.yaml')}: /: missing section "${section}"`);
   }
   const file = merged as unknown as FileConfig;
   // Defaults inside sections come from default.yaml; a section that exists but lacks a key is an error.

@@ -127,8 +127,8 @@ export function formatReceipt(receipt: string): string {
 }
 
 /**
- * The receipt key pair of one report: Argon2id13 (2 passes, 64 MiB) of the normalised receipt with the
- * report's 16-byte `receipt_salt` gives a 32-byte seed for crypto_box_seed_keypair. ~0.3 s by design.
+ * The receipt key pair of one report: keyed BLAKE2b-256 (key = the report's 16-byte `receipt_salt`) of a
+ * domain label and the normalised receipt gives a 32-byte seed for crypto_box_seed_keypair.
  */
 export function receiptKeyPair(receipt: string, salt: Uint8Array): ReceiptKeyPair {
   const op = 'receiptKeyPair';

@@ -754,7 +754,10 @@ function answerText(ctx: Ctx, text: string): void {
   const n = normalize(text).replace(/[.!?]+$/, '');
   switch (at.type) {
     case 'text': {
-      const value = text.trim();
+      // Control characters (ANSI/OSC escapes) could act on a coordinator's terminal or be hidden in the UI:
+      // keep line breaks and tabs, drop the rest.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to remove them
+      const value = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '').trim();
       const length = [...value].length;
       const min = at.min_length ?? 1;
       const max = at.max_length ?? DEFAULT_TEXT_MAX;

@@ -51,6 +51,7 @@ const AUDIT_ACTIONS = [
   'totp_enable',
   'totp_reset',
   'passphrase_change',
+  'retention_purge',
 ];
 
 function csvCell(v: unknown): string {

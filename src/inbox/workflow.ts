@@ -25,6 +25,8 @@ export interface Workflow {
 /** An invalid workflow file; the message names the file and the JSON pointer. */
 export class WorkflowError extends Error {
   override name = 'WorkflowError';
+  /** Names the file and the JSON pointer; safe to print. */
+  readonly safeMessage = true;
 }
 
 const ID = { type: 'string', pattern: '^[a-z][a-z0-9_]{0,39}$' } as const;

@@ -195,7 +195,11 @@ export class IntakeService {
     const { flows } = this.deps;
     if (turn.kind === 'start' && turn.payload) {
       const chosen = flows.byAlias(turn.payload);
-      if (chosen && (!state || state.v[1] !== chosen.id)) return { flow: chosen, state: null };
+      const idleMs = this.deps.config.conversations.idleTimeoutMinutes * 60_000;
+      const live = state !== null && turn.now - state.lastActiveAt <= idleMs;
+      // A link or an old button for another flow never throws away a conversation in progress: the engine
+      // resumes it (the user can /stop it first to start the other one).
+      if (chosen && !live) return { flow: chosen, state: null };
     }
     if (state) {
       // The exact version it started on; else the newest, which the engine refuses kindly and restarts.
@@ -486,19 +490,22 @@ export class IntakeService {
       this.deps.metrics?.errors.inc({ kind: 'receipt_throttled' });
       return [{ type: 'text', text: t.throttled }];
     }
-    let report: Awaited<ReturnType<typeof findReportByReceiptTag>>;
+    let tags: string[];
     try {
-      for (const [i, keys] of this.deps.keyring.all.entries()) {
-        report = await findReportByReceiptTag(tx, receiptLookupTag(keys, receipt));
-        if (report && i > 0) {
-          // Found under an older master key: move the tag to the current one (rotation).
-          await updateReceiptTag(tx, report.id, receiptLookupTag(this.deps.keyring.current, receipt));
-        }
-        if (report) break;
-      }
+      tags = this.deps.keyring.all.map((keys) => receiptLookupTag(keys, receipt));
     } catch {
       // normalizeReceipt refuses malformed input: same answer as an unknown receipt.
-      report = undefined;
+      tags = [];
+    }
+    // Database errors are not caught here: the turn fails and the platform retries (503).
+    let report: Awaited<ReturnType<typeof findReportByReceiptTag>>;
+    for (const [i, tag] of tags.entries()) {
+      report = await findReportByReceiptTag(tx, tag);
+      if (report && i > 0) {
+        // Found under an older master key: move the tag to the current one (rotation).
+        await updateReceiptTag(tx, report.id, tags[0]!);
+      }
+      if (report) break;
     }
     if (!report?.receipt_salt) {
       this.deps.metrics?.errors.inc({ kind: 'receipt_unknown' });

@@ -185,19 +185,39 @@ export async function updateReceiptTag(tx: Queryable, reportId: string, tag: str
   await tx.query('UPDATE reports SET receipt_tag = $2, updated_at = now() WHERE id = $1', [reportId, tag]);
 }
 
-/** Reports holding an opted-in, sealed contact address. */
-export async function listSealedContacts(db: Queryable): Promise<{ id: string; contact_sealed: string }[]> {
-  const r = await db.query<{ id: string; contact_sealed: string }>(
-    'SELECT id, contact_sealed FROM reports WHERE contact_sealed IS NOT NULL ORDER BY id',
-  );
-  return r.rows;
+/**
+ * Every value sealed with the master key's contact subkey: opted-in submitter addresses, coordinators'
+ * TOTP secrets, Teams conversation references. A master-key rotation re-seals all of them.
+ */
+const CONTACT_SEALED = [
+  { kind: 'submitter contacts', table: 'reports', id: 'id', column: 'contact_sealed' },
+  { kind: 'second-factor secrets', table: 'coordinators', id: 'id', column: 'totp_sealed' },
+  { kind: 'Teams links', table: 'teams_links', id: 'coordinator_id', column: 'reference_sealed' },
+] as const;
+
+export interface SealedValue {
+  kind: (typeof CONTACT_SEALED)[number]['kind'];
+  index: number;
+  id: string;
+  sealed: string;
 }
 
-export async function updateSealedContact(db: Queryable, reportId: string, sealed: string): Promise<void> {
-  await db.query('UPDATE reports SET contact_sealed = $2, updated_at = now() WHERE id = $1', [
-    reportId,
-    sealed,
-  ]);
+/** Lists every value sealed with the contact subkey. */
+export async function listContactSealedValues(db: Queryable): Promise<SealedValue[]> {
+  const out: SealedValue[] = [];
+  for (const [index, t] of CONTACT_SEALED.entries()) {
+    const r = await db.query<{ id: string; sealed: string }>(
+      `SELECT ${t.id}::text AS id, ${t.column} AS sealed FROM ${t.table} WHERE ${t.column} IS NOT NULL ORDER BY 1`,
+    );
+    for (const row of r.rows) out.push({ kind: t.kind, index, id: row.id, sealed: row.sealed });
+  }
+  return out;
+}
+
+/** Replaces one sealed value (same row, same column). */
+export async function updateContactSealedValue(db: Queryable, v: SealedValue, sealed: string): Promise<void> {
+  const t = CONTACT_SEALED[v.index]!;
+  await db.query(`UPDATE ${t.table} SET ${t.column} = $2 WHERE ${t.id}::text = $1`, [v.id, sealed]);
 }
 
 /** Deletes reports closed before `closedBefore` (retention); returns their references. Keys and replies cascade. */

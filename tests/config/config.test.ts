@@ -69,6 +69,17 @@ describe('configuration', () => {
     );
   });
 
+  it('names a missing setting and an unresolved YAML alias', () => {
+    const missing = configDir(DEFAULT.replace('  available: [fr, en]\n', ''));
+    expect(errorOf(() => loadConfig({ dir: missing.dir, env: {} }))).toBe(
+      `${missing.label('default.yaml')}: /languages: must have required property 'available'`,
+    );
+    const alias = configDir(DEFAULT, 'languages:\n  default: *nowhere\n');
+    expect(errorOf(() => loadConfig({ dir: alias.dir, env: {} }))).toMatch(
+      new RegExp(`^${alias.label('local.yaml').replace(/[.]/g, '\\.')}: (line \\d+: )?invalid YAML`),
+    );
+  });
+
   it('refuses a routing rule to an unknown inbox', () => {
     const { dir, label } = configDir(DEFAULT, 'routing:\n  rules:\n    - inbox: nowhere\n');
     expect(errorOf(() => loadConfig({ dir, env: {} }))).toBe(

@@ -127,11 +127,20 @@ describe('master key rotation', () => {
        VALUES ($1, 'R-TEST01', 'coordination', 'youth', 'cli', 'normal', 1, 'n', 'c', $2)`,
       [randomUUID(), sealContact(oldRing.current, 'telegram:12345')],
     );
+    await fileDb.query(`UPDATE coordinators SET totp_sealed = $1 WHERE login = 'camille'`, [
+      sealContact(oldRing.current, 'totp:SECRET'),
+    ]);
+    await fileDb.query(
+      `INSERT INTO teams_links (coordinator_id, reference_sealed) SELECT id, $1 FROM coordinators WHERE login = 'camille'`,
+      [sealContact(oldRing.current, '{"conversation":"x"}')],
+    );
     await fileDb.close();
     const r = cli(['keys', 'rotate-master'], { ...env, INTAKE_NEW_MASTER_KEY: newKey });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('contacts re-sealed: 1');
+    expect(r.stdout).toContain('submitter contacts re-sealed: 1');
+    expect(r.stdout).toContain('second-factor secrets re-sealed: 1');
+    expect(r.stdout).toContain('Teams links re-sealed: 1');
     expect(r.stdout).toContain('conversations still under an older key: 1');
     const check = await openEmbedded(join(dataDir, 'pgdata'));
     const sealed = (
@@ -139,9 +148,16 @@ describe('master key rotation', () => {
         `SELECT contact_sealed FROM reports WHERE reference = 'R-TEST01'`,
       )
     ).rows[0]!.contact_sealed;
+    const totp = (
+      await check.query<{ t: string }>(`SELECT totp_sealed AS t FROM coordinators WHERE login = 'camille'`)
+    ).rows[0]!.t;
+    const link = (await check.query<{ r: string }>('SELECT reference_sealed AS r FROM teams_links')).rows[0]!
+      .r;
     await check.close();
     const newRing = await loadKeyring(newKey);
     expect(openContact(newRing.current, sealed)).toBe('telegram:12345');
+    expect(openContact(newRing.current, totp)).toBe('totp:SECRET');
+    expect(openContact(newRing.current, link)).toBe('{"conversation":"x"}');
     expect(() => openContact(oldRing.current, sealed)).toThrow();
     expect(cli(['keys', 'rotate-master'], env).code).toBe(2); // no new key given
   });

@@ -121,6 +121,12 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
             .code(status)
             .send({ error: 'unauthorized', message: 'missing or invalid Bot Framework token' });
         }
+        if (status === 501) {
+          // An invoke (card action of another kind, message extension...) this bot does not implement.
+          return reply
+            .code(400)
+            .send({ error: 'bad_request', message: 'this activity type is not supported' });
+        }
         if (status >= 500) {
           metrics.errors.inc({ kind: 'internal' });
           request.log.error({ channel: CHANNEL, status }, 'teams request failed in botbuilder');

@@ -5,7 +5,8 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 
-const id = { type: 'string', minLength: 1, maxLength: 512 } as const;
+// Ids are printable ASCII in Teams; 256 bytes is what the keyed hash of a platform id accepts.
+const id = { type: 'string', minLength: 1, maxLength: 256, pattern: '^[\\x20-\\x7e]+$' } as const;
 const account = {
   type: 'object',
   required: ['id'],
@@ -23,7 +24,7 @@ export const ACTIVITY_SCHEMA = {
   required: ['type', 'channelId', 'serviceUrl', 'from', 'recipient', 'conversation'],
   properties: {
     type: { type: 'string', minLength: 1, maxLength: 64 },
-    id: { type: 'string', minLength: 1, maxLength: 512 },
+    id: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[\\x20-\\x7e]+$' },
     channelId: { type: 'string', minLength: 1, maxLength: 64 },
     serviceUrl: { type: 'string', minLength: 8, maxLength: 512, pattern: '^https?://[^\\s]+$' },
     locale: { type: 'string', maxLength: 32 },

@@ -178,17 +178,30 @@ export class TelegramChannel {
 
   /** Sends one HTML message; returns its id. Throws BlockedError when the user blocked the bot. */
   private async send(chatId: number, html: string, keyboard?: InlineKeyboard): Promise<number | undefined> {
-    try {
-      const m = await this.telegram.sendMessage(chatId, html, {
-        parse_mode: 'HTML',
-        link_preview_options: { is_disabled: true },
-        ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
-      });
-      return m.message_id;
-    } catch (err) {
-      if (errorCode(err) === 403) throw new BlockedError();
-      this.apiFailed('sendMessage', err);
-      return undefined;
+    // The turn is already committed: a message lost here (the receipt above all) cannot be sent again by a
+    // redelivery, so transient failures (429 with retry_after, 5xx, network) are retried a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const m = await this.telegram.sendMessage(chatId, html, {
+          parse_mode: 'HTML',
+          link_preview_options: { is_disabled: true },
+          ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
+        });
+        return m.message_id;
+      } catch (err) {
+        const code = errorCode(err);
+        if (code === 403) throw new BlockedError();
+        const transient = code === undefined || code === 429 || code >= 500;
+        if (!transient || attempt >= 3) {
+          this.apiFailed('sendMessage', err);
+          return undefined;
+        }
+        const retryAfter = (err as { response?: { parameters?: { retry_after?: number } } }).response
+          ?.parameters?.retry_after;
+        await new Promise((r) =>
+          setTimeout(r, Math.min(5_000, retryAfter ? retryAfter * 1000 : 300 * attempt)),
+        );
+      }
     }
   }
 
