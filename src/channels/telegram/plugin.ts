@@ -5,7 +5,9 @@
  * The global per-IP rate limit does not fit here (every update comes from a few Telegram addresses): the
  * channel limits per hashed user instead. With TELEGRAM_MODE=polling there is no route: telegraf polls.
  */
+
 import { createHash, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Telegraf } from 'telegraf';
 import type { Update } from 'telegraf/types';
@@ -40,6 +42,14 @@ export function createBot(config: Pick<TelegramConfig, 'token' | 'apiRoot'>): Te
     can_read_all_group_messages: false,
     supports_inline_queries: false,
   };
+  // telegraf keeps connections alive only for https roots: for an http root (a local Bot API server, the
+  // tests' fake) it drops its agent and opens a new TCP connection per call. Restore a keep-alive agent.
+  if (config.apiRoot.startsWith('http://')) {
+    (bot.telegram as unknown as { options: { agent?: http.Agent } }).options.agent = new http.Agent({
+      keepAlive: true,
+      keepAliveMsecs: 10_000,
+    });
+  }
   return bot;
 }
 

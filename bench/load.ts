@@ -1,0 +1,328 @@
+/**
+ * Load benchmark (`npm run bench`): the real service (src/server.ts, as `npm start`, on real PostgreSQL) with
+ * a coordinator in the inbox, driven over real HTTP by simulated Telegram users, each running the youth flow
+ * to a sealed report through POST /telegram/webhook (the Bot API is an in-process fake that answers at once).
+ * Then the same load against a bare reference (bench/reference.ts: parse the same JSON, one INSERT).
+ *
+ * Prints: turns/s, p50/p95/p99 turn latency, reports/s, peak RSS, ratio ours/reference; p99 at a fixed
+ * 500 turns/s; RSS with 10,000 live conversations; first page of the inbox queue over 100,000 reports (p95);
+ * `npm start` to ready with the embedded database.
+ *
+ * Run: npm run bench            (env: BENCH_ADMIN_URL, BENCH_SECONDS=20, BENCH_CONCURRENCY=64,
+ *                                BENCH_LIVE=10000, BENCH_REPORTS=100000, BENCH_LOG_LEVEL=info,
+ *                                BENCH_PROFILE=1 to write a --cpu-prof of the service to bench/profiles/,
+ *                                BENCH_BUILT=1 to run the built dist/server.js (after `npm run build`) as the
+ *                                Dockerfile does, instead of src/server.ts through tsx,
+ *                                BENCH_ONLY=throughput,rate,live,reference,inbox,start to pick phases)
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createCoordinator } from '../src/coordinators/index.js';
+import { listReportsForCoordinator, migrate, openPostgres } from '../src/store/index.js';
+import {
+  BENCH_SECRET,
+  closedLoop,
+  fixedRate,
+  Poster,
+  postUpdate,
+  rssOf,
+  SimUser,
+  summarize,
+} from './driver.js';
+import { startLeanFakeBotApi } from './fake-telegram.js';
+import { type Child, ROOT, startChild } from './processes.js';
+import { seedReports } from './seed-reports.js';
+
+const env = process.env;
+const ADMIN_URL = env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SECONDS = Number(env.BENCH_SECONDS ?? 20);
+const CONCURRENCY = Number(env.BENCH_CONCURRENCY ?? 64);
+const LIVE = Number(env.BENCH_LIVE ?? 10_000);
+const REPORTS = Number(env.BENCH_REPORTS ?? 100_000);
+const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info';
+const SERVER = env.BENCH_BUILT === '1' ? 'dist/server.js' : 'src/server.ts';
+const ONLY = new Set((env.BENCH_ONLY ?? 'throughput,rate,live,reference,inbox,start').split(','));
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+const dbName = `intake_bench_${Date.now()}_${process.pid}`;
+const dbUrl = (() => {
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${dbName}`;
+  return u.toString();
+})();
+
+let nextUser = 8_000_000_000 + Math.floor(Math.random() * 1_000_000) * 1000;
+const newUserId = () => ++nextUser;
+
+const results: Record<string, unknown> = {};
+const children: Child[] = [];
+
+async function main() {
+  const { execSync } = await import('node:child_process');
+  out(`# intake load benchmark — ${new Date().toISOString()}`);
+  out(
+    `machine: nproc=${execSync('nproc').toString().trim()}, node ${process.version}, ${execSync('uname -sr').toString().trim()}`,
+  );
+  const pgVersion = await admin(async (c) => (await c.query('SHOW server_version')).rows[0].server_version);
+  out(
+    `PostgreSQL ${pgVersion} at ${new URL(ADMIN_URL).host}; database ${dbName}; service log level ${LOG_LEVEL}`,
+  );
+  out(
+    `closed loop: ${CONCURRENCY} concurrent users for ${SECONDS} s; youth flow = 15 turns to a sealed report`,
+  );
+  out();
+
+  await admin((c) => c.query(`CREATE DATABASE ${dbName}`));
+  const db = openPostgres({ connectionString: dbUrl });
+  await migrate(db);
+  await createCoordinator(
+    db,
+    {
+      name: 'Bench coordinator',
+      login: 'bench1',
+      inbox: 'coordination',
+      passphrase: 'bench only passphrase, not secret',
+    },
+    ['coordination'],
+  );
+  const fake = await startLeanFakeBotApi();
+  const masterKey = randomBytes(32).toString('base64');
+  const serviceEnv = {
+    // Production refuses to start without Teams credentials; development differs only in those checks here.
+    NODE_ENV: 'development',
+    LOG_LEVEL,
+    DATABASE_URL: dbUrl,
+    INTAKE_MASTER_KEY: masterKey,
+    TELEGRAM_BOT_TOKEN: fake.token,
+    TELEGRAM_WEBHOOK_SECRET: BENCH_SECRET,
+    TELEGRAM_API_ROOT: fake.root,
+  };
+  const profileArgs =
+    env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'profiles')}`] : [];
+  const poster = new Poster(Math.max(256, CONCURRENCY * 2));
+
+  if (ONLY.has('throughput') || ONLY.has('rate') || ONLY.has('live')) {
+    const svc = await startChild({ script: SERVER, env: serviceEnv, nodeArgs: profileArgs });
+    children.push(svc);
+    out(`service ready in ${Math.round(svc.readyMs)} ms (pid ${svc.pid}, PostgreSQL)`);
+    // Warm-up: JIT, pool connections.
+    await closedLoop({
+      poster,
+      base: svc.base,
+      fake,
+      concurrency: 16,
+      seconds: 3,
+      newUserId,
+      expectReports: true,
+    });
+
+    if (ONLY.has('throughput')) {
+      const r = await closedLoop({
+        poster,
+        base: svc.base,
+        fake,
+        concurrency: CONCURRENCY,
+        seconds: SECONDS,
+        newUserId,
+        expectReports: true,
+      });
+      const { peakMb } = rssOf(svc.pid);
+      const tps = r.turns / r.seconds;
+      results.ours = { ...r, tps, peakMb };
+      out('## ours: POST /telegram/webhook, youth flow to a sealed report');
+      out(`turns/s ${tps.toFixed(0)}  (${r.turns} turns in ${r.seconds.toFixed(1)} s, ${r.errors} errors)`);
+      out(
+        `turn latency p50 ${ms(r.latency.p50)}  p95 ${ms(r.latency.p95)}  p99 ${ms(r.latency.p99)}  max ${ms(r.latency.max)}`,
+      );
+      out(`reports/s ${(r.reports / r.seconds).toFixed(1)}  (${r.reports} sealed)`);
+      out(`peak RSS ${peakMb.toFixed(0)} MB`);
+      out();
+    }
+
+    if (ONLY.has('rate')) {
+      const r = await fixedRate({
+        poster,
+        base: svc.base,
+        fake,
+        rate: 500,
+        seconds: Math.min(SECONDS, 15),
+        newUserId,
+      });
+      results.rate500 = r;
+      out('## fixed rate: 500 turns/s (open loop)');
+      out(`achieved ${(r.turns / r.seconds).toFixed(0)} turns/s, ${r.errors} errors, ${r.reports} reports`);
+      out(
+        `turn latency p50 ${ms(r.latency.p50)}  p95 ${ms(r.latency.p95)}  p99 ${ms(r.latency.p99)}  max ${ms(r.latency.max)}  — target p99 <= 50 ms: ${mark(r.latency.p99 <= 50)}`,
+      );
+      out();
+    }
+    await svc.stop();
+
+    if (ONLY.has('live')) {
+      // A fresh process: the RSS it reaches holding 10,000 conversations in progress (stored in the database).
+      const live = await startChild({ script: SERVER, env: serviceEnv, nodeArgs: profileArgs });
+      children.push(live);
+      const before = rssOf(live.pid);
+      let started = 0;
+      let failures = 0;
+      const lanes = Array.from({ length: 64 }, async () => {
+        while (started < LIVE) {
+          started += 1;
+          const u = new SimUser(newUserId(), fake);
+          for (let i = 0; i < 3; i++) {
+            const r = await postUpdate(poster, live.base, u.nextUpdate()).catch(() => ({ status: 0 }));
+            if (r.status !== 200) failures += 1;
+            u.step += 1;
+          }
+          fake.drop(u.id);
+        }
+      });
+      await Promise.all(lanes);
+      const count = Number(
+        (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM conversations')).rows[0]?.n ?? 0,
+      );
+      const after = rssOf(live.pid);
+      results.live = { count, before, after, failures };
+      out(`## ${LIVE} live conversations (3 turns each, in progress, stored)`);
+      out(`conversations stored ${count}, ${failures} failed turns`);
+      out(
+        `RSS idle ${before.rssMb.toFixed(0)} MB -> with them ${after.rssMb.toFixed(0)} MB (peak ${after.peakMb.toFixed(0)} MB) — target <= 200 MB: ${mark(after.peakMb <= 200)}`,
+      );
+      out();
+      await live.stop();
+    }
+  }
+
+  if (ONLY.has('reference')) {
+    const ref = await startChild({
+      script: 'bench/reference.ts',
+      env: { DATABASE_URL: dbUrl, LOG_LEVEL, TELEGRAM_WEBHOOK_SECRET: BENCH_SECRET },
+    });
+    children.push(ref);
+    await closedLoop({
+      poster,
+      base: ref.base,
+      concurrency: 16,
+      seconds: 3,
+      newUserId,
+      expectReports: false,
+    });
+    const r = await closedLoop({
+      poster,
+      base: ref.base,
+      concurrency: CONCURRENCY,
+      seconds: SECONDS,
+      newUserId,
+      expectReports: false,
+    });
+    const { peakMb } = rssOf(ref.pid);
+    const tps = r.turns / r.seconds;
+    results.reference = { ...r, tps, peakMb };
+    out('## bare reference: same JSON, one INSERT (bench/reference.ts)');
+    out(
+      `turns/s ${tps.toFixed(0)}  (${r.errors} errors)  latency p50 ${ms(r.latency.p50)}  p95 ${ms(r.latency.p95)}  p99 ${ms(r.latency.p99)}  peak RSS ${peakMb.toFixed(0)} MB`,
+    );
+    const ours = results.ours as { tps: number } | undefined;
+    if (ours) {
+      const ratio = ours.tps / tps;
+      results.ratio = ratio;
+      out(
+        `ratio ours/reference ${ratio.toFixed(2)} — target >= 0.5: ${mark(ratio >= 0.5)}; ours >= 1,000 turns/s: ${mark(ours.tps >= 1000)}`,
+      );
+    }
+    out();
+    await ref.stop();
+  }
+
+  if (ONLY.has('inbox')) {
+    const seeded = await seedReports(dbUrl, REPORTS);
+    const coord = (await db.query<{ id: string }>("SELECT id FROM coordinators WHERE login = 'bench1'"))
+      .rows[0]!;
+    const times: number[] = [];
+    for (let i = 0; i < 220; i++) {
+      const t0 = performance.now();
+      // The inbox API's first page: 50 rows (+1 to know whether there is a next page).
+      const rows = await listReportsForCoordinator(db, {
+        coordinatorId: coord.id,
+        inboxId: 'coordination',
+        limit: 51,
+      });
+      if (i >= 20) times.push(performance.now() - t0);
+      if (rows.length !== 51) throw new Error(`expected 51 rows, got ${rows.length}`);
+    }
+    const byStatus: number[] = [];
+    for (let i = 0; i < 220; i++) {
+      const t0 = performance.now();
+      await listReportsForCoordinator(db, {
+        coordinatorId: coord.id,
+        inboxId: 'coordination',
+        status: 'nouveau',
+        limit: 51,
+      });
+      if (i >= 20) byStatus.push(performance.now() - t0);
+    }
+    const s = summarize(times);
+    const f = summarize(byStatus);
+    results.inbox = { seeded, all: s, nouveau: f };
+    out(`## inbox queue first page over ${seeded.reports} reports (listReportsForCoordinator, 50 rows)`);
+    out(`all statuses p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  — target p95 <= 30 ms: ${mark(s.p95 <= 30)}`);
+    out(`status=nouveau p50 ${ms(f.p50)}  p95 ${ms(f.p95)}  — target p95 <= 30 ms: ${mark(f.p95 <= 30)}`);
+    out();
+  }
+
+  if (ONLY.has('start')) {
+    const dir = mkdtempSync(join(tmpdir(), 'intake-bench-start-'));
+    try {
+      const startEnv = { NODE_ENV: 'development', LOG_LEVEL: 'warn', INTAKE_DATA_DIR: dir };
+      const cold = await startChild({ script: 'src/server.ts', env: startEnv });
+      await cold.stop();
+      const warm: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const c = await startChild({ script: 'src/server.ts', env: startEnv });
+        warm.push(c.readyMs);
+        await c.stop();
+      }
+      const best = Math.min(...warm);
+      const worst = Math.max(...warm);
+      results.start = { cold: cold.readyMs, warm };
+      out('## `npm start` to ready (/readyz 200) with the embedded database');
+      out(
+        `first start (creates the database, migrations) ${Math.round(cold.readyMs)} ms; later starts ${Math.round(best)}-${Math.round(worst)} ms — target <= 3000 ms: ${mark(worst <= 3000 && cold.readyMs <= 3000)}`,
+      );
+      out();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  poster.close();
+  await fake.close();
+  await db.close();
+  if (env.BENCH_JSON) out(JSON.stringify(results));
+}
+
+main()
+  .catch((err) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const c of children) await c.stop('SIGKILL').catch(() => undefined);
+    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)).catch(() => undefined);
+  });
