@@ -9,6 +9,7 @@ import {
   type Database,
   purgeClosedReports,
   purgeExpiredConversations,
+  purgeLoginFailures,
   purgeProcessedEvents,
 } from '../store/index.js';
 
@@ -25,6 +26,7 @@ export interface PurgeResult {
 export async function purge(db: Database, config: AppConfig, now = new Date()): Promise<PurgeResult> {
   return db.transaction(async (tx) => {
     const conversations = await purgeExpiredConversations(tx, now);
+    await purgeLoginFailures(tx, now);
     const events = await purgeProcessedEvents(
       tx,
       new Date(now.getTime() - config.retention.dedupHours * 3_600_000),

@@ -88,7 +88,10 @@ export async function recordLoginFailure(
 ): Promise<{ failures: number; lockedUntil: Date | null }> {
   const r = await db.query<{ failures: number; locked_until: Date | null }>(
     `INSERT INTO inbox_login_failures AS f (login_hash, failures, last_failure_at) VALUES ($1, 1, now())
-     ON CONFLICT (login_hash) DO UPDATE SET failures = f.failures + 1, last_failure_at = now()
+     ON CONFLICT (login_hash) DO UPDATE
+       -- A day without failure starts the count over: old typos do not add up to a lock months later.
+       SET failures = CASE WHEN f.last_failure_at < now() - interval '24 hours' THEN 1 ELSE f.failures + 1 END,
+           last_failure_at = now()
      RETURNING failures, locked_until`,
     [loginHash],
   );
@@ -101,6 +104,17 @@ export async function recordLoginFailure(
     [loginHash, seconds],
   );
   return { failures, lockedUntil: u.rows[0]?.locked_until ?? null };
+}
+
+/** Forgets failure counters idle for more than a day and no longer locking (retention). */
+export async function purgeLoginFailures(db: Queryable, now: Date): Promise<number> {
+  const r = await db.query<{ login_hash: string }>(
+    `DELETE FROM inbox_login_failures
+      WHERE last_failure_at < $1::timestamptz - interval '24 hours'
+        AND (locked_until IS NULL OR locked_until < $1::timestamptz) RETURNING login_hash`,
+    [now],
+  );
+  return r.rows.length;
 }
 
 export async function clearLoginFailures(db: Queryable, loginHash: string): Promise<void> {

@@ -51,7 +51,10 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
 
   const bot = new TeamsBot({ config, db, pipeline, metrics });
   // Platform webhooks come from a few Microsoft addresses: limit per (hashed) user and per instance, not per IP.
+  // Both counters are taken only after botbuilder has authenticated the request, so a forged body can neither
+  // drain the instance's budget nor a real user's; before authentication only a generous per-IP limit applies.
   const global = new WindowLimiter(config.rateLimit.max * 20, config.rateLimit.windowMs);
+  const perUser = new WindowLimiter(config.rateLimit.max, config.rateLimit.windowMs);
   const userKey = (request: FastifyRequest) => {
     const from = (request.body as { from?: { id?: unknown; aadObjectId?: unknown } } | undefined)?.from;
     const id = typeof from?.aadObjectId === 'string' ? from.aadObjectId : from?.id;
@@ -65,12 +68,7 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
     {
       config: {
         sensitive: true,
-        rateLimit: {
-          hook: 'preHandler',
-          max: config.rateLimit.max,
-          timeWindow: config.rateLimit.windowMs,
-          keyGenerator: userKey,
-        },
+        rateLimit: { max: config.rateLimit.max * 20, timeWindow: config.rateLimit.windowMs },
       },
       schema: { hide: true },
     },
@@ -92,17 +90,20 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
             return reply.code(400).send({ error: 'bad_request', message: submit.reason });
           }
         }
-        if (!global.take('all', Date.now())) {
-          metrics.errors.inc({ kind: 'rate_limited' });
-          return reply.code(429).send({ error: 'rate_limited', message: 'too many requests, slow down' });
-        }
         const shim = new ResponseShim();
         let failure: unknown;
+        let limited = false;
         await withBotbuilderLogs(request.log, () =>
           adapter.process(
             { method: 'POST', headers: request.headers, body: request.body as Record<string, unknown> },
             shim,
             async (context) => {
+              // Authenticated from here on.
+              const now = Date.now();
+              if (!perUser.take(userKey(request), now) || !global.take('all', now)) {
+                limited = true;
+                return;
+              }
               try {
                 await bot.onTurn(context, activity, request.log);
               } catch (err) {
@@ -113,6 +114,10 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
           ),
         );
         if (failure) throw failure;
+        if (limited) {
+          metrics.errors.inc({ kind: 'rate_limited' });
+          return reply.code(429).send({ error: 'rate_limited', message: 'too many requests, slow down' });
+        }
         const { status } = shim.recorded;
         if (status === 401 || status === 403) {
           metrics.errors.inc({ kind: 'teams_unauthorized' });
