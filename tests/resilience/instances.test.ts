@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Child } from '../../bench/processes.js';
 import { PG_ENABLED } from '../support/databases.js';
-import { normalized, reportCount, runUser, SimUser, type World, world } from './support.js';
+import { normalized, recovered, reportCount, runUser, SimUser, type World, world } from './support.js';
 
 describe.runIf(PG_ENABLED)('two instances on one database', () => {
   let w: World;
@@ -59,7 +59,9 @@ describe.runIf(PG_ENABLED)('two instances on one database', () => {
     // redelivers an update that got no answer (here to the other instance, behind the load balancer).
     let aAlive = true;
     const rest = Promise.all(
-      users.map((u, i) => runUser(w.poster, () => (aAlive ? [a.base, b.base] : [b.base]), u, { offset: i })),
+      users.map((u, i) =>
+        runUser(w.poster, () => (aAlive ? [a.base, b.base] : [b.base]), u, { offset: i, recover: true }),
+      ),
     );
     await new Promise((resolve) => setTimeout(resolve, 150));
     a.proc.kill('SIGKILL');
@@ -68,8 +70,11 @@ describe.runIf(PG_ENABLED)('two instances on one database', () => {
     await rest;
     for (const u of users) {
       expect(u.reference, `user ${u.id} got a receipt`).toMatch(/^R-/);
-      expect(normalized(w.fake.chat(u.id).texts)).toEqual(baseline);
+      // A user whose answer was lost with the killed instance nudged the bot once (documented gap in
+      // docs/PERFORMANCE.md); everyone else's transcript is exactly the undisturbed one.
+      if (!recovered.has(u.id)) expect(normalized(w.fake.chat(u.id).texts)).toEqual(baseline);
     }
+    expect(recovered.size).toBeLessThan(users.length);
     expect(await reportCount(w.db)).toBe(before + 10);
     // B is healthy.
     const ready = await fetch(`${b.base}/readyz`);
