@@ -5,9 +5,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# postinstall runs scripts/ensure-inbox.mjs (it skips while web/ is not there yet)
+COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts ./scripts
 COPY src ./src
 COPY web ./web
 RUN npm run build
@@ -19,12 +20,14 @@ ENV NODE_ENV=production \
     INTAKE_DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts ./scripts
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/dist-inbox ./dist-inbox
 COPY bin ./bin
 COPY config ./config
 COPY flows ./flows
+COPY teams ./teams
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
