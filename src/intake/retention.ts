@@ -10,6 +10,7 @@ import {
   purgeClosedReports,
   purgeExpiredConversations,
   purgeLoginFailures,
+  purgePendingReplies,
   purgeProcessedEvents,
 } from '../store/index.js';
 
@@ -27,6 +28,7 @@ export async function purge(db: Database, config: AppConfig, now = new Date()): 
   return db.transaction(async (tx) => {
     const conversations = await purgeExpiredConversations(tx, now);
     await purgeLoginFailures(tx, now);
+    await purgePendingReplies(tx, new Date(now.getTime() - config.retention.dedupHours * 3_600_000));
     const events = await purgeProcessedEvents(
       tx,
       new Date(now.getTime() - config.retention.dedupHours * 3_600_000),

@@ -40,10 +40,14 @@ import type { Metrics } from '../metrics.js';
 import {
   type Database,
   deleteConversation,
+  deletePendingReplies,
+  deletePendingRepliesOf,
   findConversation,
+  findPendingReplies,
   findReportByReceiptTag,
   findReportByReference,
   inboxRecipients,
+  insertPendingReplies,
   insertReport,
   listReplies,
   lockConversation,
@@ -85,6 +89,11 @@ export interface InboundTurn {
    * Telegram chat id). Stored only when the submitter opts in (the flow's `notify_if`), sealed.
    */
   notifyAddress?: string;
+  /**
+   * Keep this turn's replies (sealed) until the channel confirms it sent them (`updateChannelData` with the
+   * event id): a redelivered event then gets them again instead of nothing. Needs `eventId`.
+   */
+  outbox?: boolean;
 }
 
 /** Sends a contentless notice to an opted-in submitter on one channel. */
@@ -215,15 +224,19 @@ export class IntakeService {
     const hashes = this.userHashes(input.channel, input.platformUserId);
     const outcome = await db.transaction(async (tx): Promise<TurnOutcome> => {
       await lockConversation(tx, hashes[0]!);
-      if (input.eventId !== undefined) {
-        const eventHash = hashUserId(keyring.current, `${input.channel}:event`, input.eventId);
+      const eventHash =
+        input.eventId === undefined ? undefined : this.eventHash(input.channel, input.eventId);
+      if (eventHash !== undefined) {
         if (!(await markEventProcessed(tx, input.channel, eventHash))) {
+          // A redelivery. If the replies of the first delivery were never confirmed sent (the instance died
+          // after the commit), they are handed back to be sent now; otherwise there is nothing to do.
+          const pending = input.outbox ? await this.openPending(tx, input, eventHash) : undefined;
           return {
             duplicate: true,
-            replies: [],
+            replies: pending?.replies ?? [],
             status: 'awaiting-input',
             erased: false,
-            lang: config.languages.default,
+            lang: pending?.lang ?? config.languages.default,
           };
         }
       }
@@ -303,6 +316,21 @@ export class IntakeService {
         }
       }
       const previousChannelData = stored?.c;
+      if (input.outbox && eventHash !== undefined && !erased && replies.length > 0) {
+        const lang = result.state?.lang ?? chosen.state?.lang ?? config.languages.default;
+        await insertPendingReplies(tx, {
+          channel: input.channel,
+          eventHash,
+          userHash: hashes[0]!,
+          sealed: sealState(
+            keyring.current,
+            `${input.channel}:outbox`,
+            input.platformUserId,
+            JSON.stringify({ replies, lang }),
+          ),
+        });
+      }
+      if (erased) await deletePendingRepliesOf(tx, hashes);
       if (result.state === null || erased) {
         await deleteConversation(tx, hashes);
       } else {
@@ -346,11 +374,16 @@ export class IntakeService {
     channel: string,
     platformUserId: string,
     fn: (previous: ChannelData | undefined) => ChannelData | undefined,
+    /** The event whose replies were just sent: its outbox entry is deleted in the same transaction. */
+    deliveredEventId?: string,
   ): Promise<void> {
     const { db, keyring } = this.deps;
     const hashes = this.userHashes(channel, platformUserId);
     await db.transaction(async (tx) => {
       await lockConversation(tx, hashes[0]!);
+      if (deliveredEventId !== undefined) {
+        await deletePendingReplies(tx, channel, this.eventHash(channel, deliveredEventId));
+      }
       const row = await findConversation(tx, hashes);
       if (!row) return;
       let stored: StoredConversation;
@@ -372,9 +405,36 @@ export class IntakeService {
     });
   }
 
-  /** Forgets a conversation (user blocked the bot, quick exit from outside a turn). */
+  /** Forgets a conversation and its unsent replies (user blocked the bot, quick exit from outside a turn). */
   async forget(channel: string, platformUserId: string): Promise<number> {
-    return deleteConversation(this.deps.db, this.userHashes(channel, platformUserId));
+    const hashes = this.userHashes(channel, platformUserId);
+    return this.deps.db.transaction(async (tx) => {
+      await deletePendingRepliesOf(tx, hashes);
+      return deleteConversation(tx, hashes);
+    });
+  }
+
+  /** The keyed hash under which a platform event id is deduplicated. */
+  private eventHash(channel: string, eventId: string): string {
+    return hashUserId(this.deps.keyring.current, `${channel}:event`, eventId);
+  }
+
+  /** The unsent replies of a redelivered event, if any (opened with the raw platform id). */
+  private async openPending(
+    tx: Queryable,
+    input: InboundTurn,
+    eventHash: string,
+  ): Promise<{ replies: Reply[]; lang: Lang } | undefined> {
+    const sealed = await findPendingReplies(tx, input.channel, eventHash);
+    if (!sealed) return undefined;
+    try {
+      return JSON.parse(
+        openState(this.deps.keyring.all, `${input.channel}:outbox`, input.platformUserId, sealed).json,
+      );
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'pending replies could not be opened; dropped');
+      return undefined;
+    }
   }
 
   private async submit(

@@ -66,7 +66,9 @@ for (const backend of backends()) {
         [new Date(now - 3 * DAY), new Date(now)],
       );
       const r = await purge(db, config, new Date(now));
-      expect((await db.query('SELECT login_hash FROM inbox_login_failures')).rows).toEqual([{ login_hash: 'new' }]);
+      expect((await db.query('SELECT login_hash FROM inbox_login_failures')).rows).toEqual([
+        { login_hash: 'new' },
+      ]);
       expect(r).toEqual({ conversations: 1, events: 1, reports: 1 });
       expect((await db.query('SELECT count(*)::int AS n FROM conversations')).rows[0]).toEqual({ n: 1 });
       expect((await db.query(`SELECT event_hash FROM processed_events WHERE channel = 't'`)).rows).toEqual([

@@ -322,3 +322,78 @@ describe('opt-in reply notice to the submitter', () => {
     await db.close();
   });
 });
+
+describe('outbox: replies of a turn survive an instance dying before it sends them', () => {
+  it('hands the unsent replies back on the redelivery, and nothing once delivery is confirmed', async () => {
+    const db = await (await import('../../src/store/index.js')).openEmbedded();
+    await migrate(db);
+    const intake = await createIntake({
+      config: testConfig(),
+      db,
+      masterKey: DANGEROUS_TEST_ONLY_MASTER_KEY,
+      logger: pino(loggerOptions('warn'), new LogCapture()),
+    });
+    const caps = { buttons: true, deleteMessages: false };
+    const user = 'tg-4242';
+    const start = { kind: 'start' as const, now: Date.now(), payload: 'jeune', capabilities: caps };
+    await intake.service.handleTurn({
+      channel: 'telegram',
+      platformUserId: user,
+      turn: start,
+      eventId: '1',
+      outbox: true,
+    });
+    await intake.service.updateChannelData('telegram', user, (c) => c, '1');
+    const press = {
+      kind: 'choice' as const,
+      now: Date.now(),
+      stepId: 'safety',
+      optionId: 'safe',
+      capabilities: caps,
+    };
+    const first = await intake.service.handleTurn({
+      channel: 'telegram',
+      platformUserId: user,
+      turn: press,
+      eventId: '2',
+      outbox: true,
+    });
+    expect(first.replies.length).toBeGreaterThan(0);
+    // The instance "dies" here: nothing confirmed. The platform redelivers update 2.
+    const again = await intake.service.handleTurn({
+      channel: 'telegram',
+      platformUserId: user,
+      turn: press,
+      eventId: '2',
+      outbox: true,
+    });
+    expect(again.duplicate).toBe(true);
+    expect(again.replies).toEqual(first.replies);
+    // The pending row is sealed: the question's text is not readable in it.
+    const raw = await db.query<{ sealed: Uint8Array }>('SELECT sealed FROM pending_replies');
+    expect(raw.rows).toHaveLength(1);
+    expect(Buffer.from(raw.rows[0]!.sealed).toString('latin1')).not.toContain('pour toi');
+    // Sent and confirmed: a later redelivery gets nothing, and the row is gone.
+    await intake.service.updateChannelData('telegram', user, (c) => c, '2');
+    const third = await intake.service.handleTurn({
+      channel: 'telegram',
+      platformUserId: user,
+      turn: press,
+      eventId: '2',
+      outbox: true,
+    });
+    expect(third).toMatchObject({ duplicate: true, replies: [] });
+    expect((await db.query('SELECT count(*)::int AS n FROM pending_replies')).rows[0]).toEqual({ n: 0 });
+    // /effacer and forget remove what is pending too.
+    await intake.service.handleTurn({
+      channel: 'telegram',
+      platformUserId: user,
+      turn: { ...press, stepId: 'for_whom', optionId: 'me' },
+      eventId: '3',
+      outbox: true,
+    });
+    await intake.service.forget('telegram', user);
+    expect((await db.query('SELECT count(*)::int AS n FROM pending_replies')).rows[0]).toEqual({ n: 0 });
+    await db.close();
+  });
+});

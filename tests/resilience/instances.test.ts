@@ -5,7 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Child } from '../../bench/processes.js';
 import { PG_ENABLED } from '../support/databases.js';
-import { normalized, recovered, reportCount, runUser, SimUser, type World, world } from './support.js';
+import { normalized, reportCount, runUser, SimUser, type World, world } from './support.js';
+
+/** Whether `needle` appears in `hay` in order (other items may be interleaved). */
+function isSubsequence(needle: string[], hay: string[]): boolean {
+  let i = 0;
+  for (const h of hay) if (i < needle.length && h === needle[i]) i++;
+  return i === needle.length;
+}
 
 describe.runIf(PG_ENABLED)('two instances on one database', () => {
   let w: World;
@@ -59,9 +66,7 @@ describe.runIf(PG_ENABLED)('two instances on one database', () => {
     // redelivers an update that got no answer (here to the other instance, behind the load balancer).
     let aAlive = true;
     const rest = Promise.all(
-      users.map((u, i) =>
-        runUser(w.poster, () => (aAlive ? [a.base, b.base] : [b.base]), u, { offset: i, recover: true }),
-      ),
+      users.map((u, i) => runUser(w.poster, () => (aAlive ? [a.base, b.base] : [b.base]), u, { offset: i })),
     );
     await new Promise((resolve) => setTimeout(resolve, 150));
     a.proc.kill('SIGKILL');
@@ -70,11 +75,12 @@ describe.runIf(PG_ENABLED)('two instances on one database', () => {
     await rest;
     for (const u of users) {
       expect(u.reference, `user ${u.id} got a receipt`).toMatch(/^R-/);
-      // A user whose answer was lost with the killed instance nudged the bot once (documented gap in
-      // docs/PERFORMANCE.md); everyone else's transcript is exactly the undisturbed one.
-      if (!recovered.has(u.id)) expect(normalized(w.fake.chat(u.id).texts)).toEqual(baseline);
+      // Replies committed on the killed instance but not confirmed sent come again with the redelivery
+      // (outbox): nothing is missing, and a message may come twice, never a message that should not.
+      const texts = normalized(w.fake.chat(u.id).texts);
+      expect(isSubsequence(baseline, texts), `user ${u.id}: every expected message, in order`).toBe(true);
+      expect(texts.every((t) => baseline.includes(t))).toBe(true);
     }
-    expect(recovered.size).toBeLessThan(users.length);
     expect(await reportCount(w.db)).toBe(before + 10);
     // B is healthy.
     const ready = await fetch(`${b.base}/readyz`);

@@ -120,28 +120,12 @@ export async function runUser(
     untilStep?: number;
     onStep?: (i: number) => Promise<void> | void;
     redeliverTo?: () => string | undefined;
-    /**
-     * Behave like a person when the bot's last answer never came (an instance killed after committing a turn
-     * but before sending its replies: the redelivery is then a duplicate): send /start, which shows the
-     * current question again, and go on. Recorded in `recovered`.
-     */
-    recover?: boolean;
   } = {},
 ): Promise<Delivery[]> {
   const all: Delivery[] = [];
   const until = opts.untilStep ?? user.steps.length;
   while (user.step < until) {
-    let update: unknown;
-    try {
-      update = user.nextUpdate();
-    } catch (err) {
-      if (!opts.recover || !/no button/.test((err as Error).message)) throw err;
-      recovered.add(user.id);
-      all.push(
-        ...(await deliver(poster, bases, user.text('/start'), { first: (opts.offset ?? 0) + user.step })),
-      );
-      update = user.nextUpdate();
-    }
+    const update = user.nextUpdate();
     all.push(...(await deliver(poster, bases, update, { first: (opts.offset ?? 0) + user.step })));
     // Telegram may deliver an update twice (our 200 lost): the second delivery must change nothing.
     const again = opts.redeliverTo?.();
@@ -154,9 +138,6 @@ export async function runUser(
   }
   return all;
 }
-
-/** Users who had to nudge the bot with /start after a lost answer (see `runUser`'s `recover`). */
-export const recovered = new Set<number>();
 
 /** A transcript with per-user details (references, receipts, numbers) blanked, to compare conversations. */
 export function normalized(texts: string[]): string[] {

@@ -225,10 +225,16 @@ export class TelegramChannel {
   }
 
   /** Stores ids of messages just sent in the conversation state (no-op once the conversation is gone). */
-  private async remember(userId: string, change: DataChange) {
-    if (!change.ids?.length && !change.codes && change.keyboard === undefined) return;
+  private async remember(userId: string, change: DataChange, delivered?: number) {
+    if (!change.ids?.length && !change.codes && change.keyboard === undefined && delivered === undefined)
+      return;
     try {
-      await this.options.service.updateChannelData(CHANNEL, userId, (prev) => changed(prev, change));
+      await this.options.service.updateChannelData(
+        CHANNEL,
+        userId,
+        (prev) => changed(prev, change),
+        delivered === undefined ? undefined : String(delivered),
+      );
     } catch (err) {
       // The turn is committed and answered; losing these ids only means /effacer deletes fewer messages.
       this.options.logger.warn({ err }, 'telegram message ids not stored');
@@ -240,7 +246,15 @@ export class TelegramChannel {
   }
 
   /** Sends replies in order, then remembers their ids. Stops (and forgets) if the user blocked the bot. */
-  private async sendReplies(chatId: number, userId: string, replies: Reply[], lang: Lang, remember = true) {
+  private async sendReplies(
+    chatId: number,
+    userId: string,
+    replies: Reply[],
+    lang: Lang,
+    remember = true,
+    /** The update whose replies these are: confirmed delivered (outbox) once all are sent. */
+    delivered?: number,
+  ) {
     const sent: number[] = [];
     let codes: Record<string, [string, string]> | undefined;
     let keyboard: number | undefined;
@@ -260,12 +274,12 @@ export class TelegramChannel {
       }
       throw err;
     }
-    if (remember) {
-      await this.remember(userId, {
-        ids: sent,
-        ...(codes ? { codes } : {}),
-        ...(keyboard ? { keyboard } : {}),
-      });
+    if (remember || delivered !== undefined) {
+      await this.remember(
+        userId,
+        remember ? { ids: sent, ...(codes ? { codes } : {}), ...(keyboard ? { keyboard } : {}) } : {},
+        delivered,
+      );
     }
   }
 
@@ -329,16 +343,23 @@ export class TelegramChannel {
         turn,
         eventId: String(updateId),
         notifyAddress: String(chatId),
+        outbox: true,
         channelData: (prev) => {
           live = asData(prev).keyboard;
           return changed(prev, { ids: [msg.message_id], keyboard: null });
         },
       });
-      if (outcome.duplicate) return;
+      if (outcome.duplicate) {
+        // Replies of the first delivery that were never confirmed sent (the instance died): send them now.
+        if (outcome.replies.length > 0) {
+          await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
+        }
+        return;
+      }
       if (outcome.erased) return this.erase(chatId, userId, outcome, msg.message_id);
       // Answered by typing: the buttons of the question before are closed, so they cannot be replayed.
       if (live !== undefined) await this.setKeyboard(chatId, live, []);
-      await this.sendReplies(chatId, userId, outcome.replies, outcome.lang);
+      await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
     });
   }
 
@@ -422,6 +443,7 @@ export class TelegramChannel {
         turn: { kind: 'choice', now: this.now(), stepId, optionId, capabilities: CAPABILITIES },
         eventId: String(updateId),
         notifyAddress: String(chatId),
+        outbox: true,
         channelData: (prev) => {
           live = asData(prev).keyboard;
           return changed(prev, { keyboard: null });
@@ -429,14 +451,21 @@ export class TelegramChannel {
       });
       if (outcome.duplicate) {
         await this.answer(query.id);
+        if (outcome.replies.length > 0) {
+          await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
+        }
         return;
       }
       if (isStale(outcome)) {
         // An earlier question: nothing changed; close that keyboard so it is not pressed again.
         await this.answer(query.id, TEXTS[outcome.lang].closed);
         await this.setKeyboard(chatId, msg.message_id, []);
-        // The current question's keyboard stays the live one.
-        if (live !== undefined && live !== msg.message_id) await this.remember(userId, { keyboard: live });
+        // The current question's keyboard stays the live one; the engine's reply is not sent (confirmed).
+        await this.remember(
+          userId,
+          live !== undefined && live !== msg.message_id ? { keyboard: live } : {},
+          updateId,
+        );
         return;
       }
       await this.answer(query.id);
@@ -451,10 +480,11 @@ export class TelegramChannel {
         // A toggle of a multiple choice: the same keyboard, edited in place.
         const { keyboard, shortCodes } = keyboardFor(first);
         await this.setKeyboard(chatId, msg.message_id, keyboard);
-        await this.remember(userId, {
-          keyboard: msg.message_id,
-          ...(shortCodes ? { codes: shortCodes } : {}),
-        });
+        await this.remember(
+          userId,
+          { keyboard: msg.message_id, ...(shortCodes ? { codes: shortCodes } : {}) },
+          updateId,
+        );
         return;
       }
       await this.setKeyboard(
@@ -464,7 +494,7 @@ export class TelegramChannel {
       );
       if (live !== undefined && live !== msg.message_id) await this.setKeyboard(chatId, live, []);
       if (outcome.erased) return this.erase(chatId, userId, outcome, msg.message_id);
-      await this.sendReplies(chatId, userId, outcome.replies, outcome.lang);
+      await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
     });
   }
 
