@@ -414,6 +414,14 @@ export class IntakeService {
     });
   }
 
+  /** Confirms that the replies of these events were sent: their outbox entries go. */
+  async confirmDelivered(channel: string, eventIds: string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.deps.db.transaction(async (tx) => {
+      for (const id of eventIds) await deletePendingReplies(tx, channel, this.eventHash(channel, id));
+    });
+  }
+
   /** The keyed hash under which a platform event id is deduplicated. */
   private eventHash(channel: string, eventId: string): string {
     return hashUserId(this.deps.keyring.current, `${channel}:event`, eventId);

@@ -136,22 +136,29 @@ export class TeamsBot {
     // Typing indicator while the turn runs (best effort, never delays or fails the turn).
     const typing = ctx.sendActivity({ type: 'typing' }).catch(() => undefined);
     let outcome: TurnOutcome;
+    // Every event id this activity used: their replies are confirmed sent together (outbox).
+    const events: string[] = [];
     if (a.value !== undefined) {
-      outcome = await this.submitTurns(userId, a, a.value as CardSubmit, now);
+      outcome = await this.submitTurns(userId, a, a.value as CardSubmit, now, events);
     } else {
+      events.push(a.id!);
       outcome = await this.deps.pipeline.service.handleTurn({
         channel: CHANNEL,
         platformUserId: userId,
         eventId: a.id!,
+        outbox: true,
         turn: this.textTurn(text, a.locale, now),
       });
     }
     await typing;
-    if (outcome.duplicate) {
+    if (outcome.duplicate && outcome.replies.length === 0) {
       log.info({ channel: CHANNEL }, 'duplicate activity ignored');
       return;
     }
-    await this.send(ctx, renderReplies(outcome.replies, outcome.lang), log);
+    // A duplicate with replies: they were committed by a delivery that died before sending them.
+    if (await this.send(ctx, renderReplies(outcome.replies, outcome.lang), log)) {
+      await this.deps.pipeline.service.confirmDelivered(CHANNEL, events);
+    }
   }
 
   private textTurn(text: string, locale: string | undefined, now: number): Turn {
@@ -179,10 +186,12 @@ export class TeamsBot {
     a: InboundActivity,
     submit: CardSubmit,
     now: number,
+    events: string[],
   ): Promise<TurnOutcome> {
     const service = this.deps.pipeline.service;
-    const base = { channel: CHANNEL, platformUserId: userId };
+    const base = { channel: CHANNEL, platformUserId: userId, outbox: true };
     if (submit.stepId === FLOW_CHOICE_STEP) {
+      events.push(a.id!);
       return service.handleTurn({
         ...base,
         eventId: a.id!,
@@ -195,12 +204,14 @@ export class TeamsBot {
         },
       });
     }
-    const choice = (optionId: string, eventId: string) =>
-      service.handleTurn({
+    const choice = (optionId: string, eventId: string) => {
+      events.push(eventId);
+      return service.handleTurn({
         ...base,
         eventId,
         turn: { kind: 'choice', now, stepId: submit.stepId, optionId, capabilities: CAPABILITIES },
       });
+    };
     if (submit.optionId !== '$done' || submit.selection === undefined) return choice(submit.optionId, a.id!);
 
     const desired = splitIds(submit.selection);
@@ -299,16 +310,18 @@ export class TeamsBot {
   }
 
   /**
-   * Sends activities in order. A failure to reach Teams after the turn committed is logged, not thrown: a
-   * retried delivery would be recognised as a duplicate and send nothing anyway.
+   * Sends activities in order; false when Teams could not be reached. The failure is logged, not thrown: the
+   * turn is committed, its replies stay in the outbox and a redelivery of the activity sends them.
    */
-  private async send(ctx: TurnContext, activities: Partial<Activity>[], log: Logger): Promise<void> {
-    if (activities.length === 0) return;
+  private async send(ctx: TurnContext, activities: Partial<Activity>[], log: Logger): Promise<boolean> {
+    if (activities.length === 0) return true;
     try {
       await ctx.sendActivities(activities);
+      return true;
     } catch (err) {
       this.deps.metrics.errors.inc({ kind: 'teams_send' });
       log.warn({ err, channel: CHANNEL }, 'teams reply could not be sent');
+      return false;
     }
   }
 }

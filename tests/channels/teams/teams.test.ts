@@ -159,6 +159,26 @@ describe('Teams channel', () => {
     expect(answers.help).toEqual(['talk', 'health']);
   });
 
+  it('sends the replies of a turn whose delivery failed when the activity is redelivered (outbox)', async () => {
+    const c = client();
+    await c.install();
+    const activity = c.activity({ type: 'message', text: '/start pro' });
+    connector.failWith = 502; // Teams unreachable while the bot answers
+    const first = await c.post(activity);
+    connector.failWith = undefined;
+    expect(first.status).toBe(200); // the turn itself committed
+    const before = c.received().length;
+    const again = await c.post(activity); // Bot Framework redelivers
+    expect(again.status).toBe(200);
+    const resent = c.received().slice(before);
+    expect(resent.length).toBeGreaterThan(0);
+    expect(JSON.stringify(resent.map((m) => m.body.text))).toMatch(/fonction|role/i);
+    // Delivered now: a third delivery sends nothing.
+    const after = c.received().length;
+    expect((await c.post(activity)).status).toBe(200);
+    expect(c.received().length).toBe(after);
+  });
+
   it('answers a redelivered activity once', async () => {
     const c = client();
     await c.install();
