@@ -1,11 +1,6 @@
 /** The submission pipeline's own messages (follow-up answers), in French and English. */
 import type { Lang } from '../engine/index.js';
 
-const EMERGENCY_FR =
-  'En cas de danger : 17 (police), 112 (urgences), 114 par SMS si tu ne peux pas parler, 119 (Allô Enfance en Danger, gratuit, 24h/24).';
-const EMERGENCY_EN =
-  'In danger: 17 (police), 112 (emergency), 114 by text if you cannot speak, 119 (child in danger line, free, 24/7).';
-
 export const FOLLOW_UP = {
   fr: {
     none: 'Aucune réponse pour ce reçu pour le moment. Réessaie plus tard.',
@@ -14,7 +9,6 @@ export const FOLLOW_UP = {
     item: (date: string, text: string) => `Le ${date} :\n${text}`,
     throttled: 'Trop d’essais. Attends un peu avant de réessayer.',
     usage: 'Envoie /suivi suivi de ton reçu, par exemple : /suivi ABCD-EFGH-JKMN-PQRS',
-    emergency: EMERGENCY_FR,
   },
   en: {
     none: 'No reply for this receipt yet. Try again later.',
@@ -23,7 +17,6 @@ export const FOLLOW_UP = {
     item: (date: string, text: string) => `On ${date}:\n${text}`,
     throttled: 'Too many attempts. Wait a little before trying again.',
     usage: 'Send /followup and your receipt, for example: /followup ABCD-EFGH-JKMN-PQRS',
-    emergency: EMERGENCY_EN,
   },
 } satisfies Record<Lang, unknown>;
 

@@ -39,12 +39,6 @@ export interface ReportRow {
 const COLUMNS =
   'id, reference, inbox_id, flow_kind, channel, urgency, status, envelope_version, nonce, ciphertext, receipt_salt, receipt_public_key, received_at, closed_at';
 
-/** True when the error is a unique violation on the reference (the caller draws another one). */
-export function isReferenceTaken(err: unknown): boolean {
-  const e = err as { code?: string; constraint?: string; message?: string };
-  return e?.code === '23505' && /reference/.test(`${e.constraint ?? ''} ${e.message ?? ''}`);
-}
-
 export async function insertReport(tx: Queryable, r: NewReport): Promise<void> {
   await tx.query(
     `INSERT INTO reports (id, reference, inbox_id, flow_kind, channel, urgency, envelope_version, nonce, ciphertext,

@@ -178,8 +178,8 @@ export class TelegramChannel {
 
   /** Sends one HTML message; returns its id. Throws BlockedError when the user blocked the bot. */
   private async send(chatId: number, html: string, keyboard?: InlineKeyboard): Promise<number | undefined> {
-    // The turn is already committed: a message lost here (the receipt above all) cannot be sent again by a
-    // redelivery, so transient failures (429 with retry_after, 5xx, network) are retried a few times.
+    // The turn is already committed: transient failures (429 with retry_after, 5xx, network) are retried a
+    // few times here; a reply still not sent stays in the outbox, unconfirmed, for a redelivery to send.
     for (let attempt = 1; ; attempt++) {
       try {
         const m = await this.telegram.sendMessage(chatId, html, {

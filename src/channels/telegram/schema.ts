@@ -3,7 +3,6 @@
  * it. Only the fields the channel reads are constrained; Telegram adds fields over time, so others pass.
  */
 import { Ajv, type ErrorObject } from 'ajv';
-import type { Update } from 'telegraf/types';
 
 const id = { type: 'integer', minimum: -(2 ** 53 - 1), maximum: 2 ** 53 - 1 };
 const user = {
@@ -86,9 +85,4 @@ export function updateProblem(body: unknown): string | undefined {
   if (validate(body)) return undefined;
   const first = validate.errors?.[0];
   return first ? describe(first) : 'invalid update';
-}
-
-/** Narrows a validated body. */
-export function isUpdate(body: unknown): body is Update {
-  return updateProblem(body) === undefined;
 }
