@@ -38,6 +38,8 @@ import {
 import type { FlowRegistry } from '../flows/index.js';
 import type { Metrics } from '../metrics.js';
 import {
+  appendChannelUpdate,
+  beginTurn,
   type Database,
   deleteConversation,
   deletePendingReplies,
@@ -50,8 +52,7 @@ import {
   insertPendingReplies,
   insertReport,
   listReplies,
-  lockConversation,
-  markEventProcessed,
+  type PendingRow,
   type Queryable,
   saveConversation,
   sealedContactOf,
@@ -64,6 +65,11 @@ import { FOLLOW_UP, formatDay } from './texts.js';
 
 /** Channel-owned data kept inside the encrypted state (e.g. message ids for quick exit). */
 export type ChannelData = Record<string, unknown>;
+
+/** How a channel folds a recorded change (`recordChannelData`) into its data. */
+export type ChannelDataMerge = (previous: ChannelData | undefined, change: ChannelData) => ChannelData;
+
+const shallowMerge: ChannelDataMerge = (previous, change) => ({ ...(previous ?? {}), ...change });
 
 interface StoredConversation {
   s: ConversationState;
@@ -90,7 +96,7 @@ export interface InboundTurn {
    */
   notifyAddress?: string;
   /**
-   * Keep this turn's replies (sealed) until the channel confirms it sent them (`updateChannelData` with the
+   * Keep this turn's replies (sealed) until the channel confirms it sent them (`recordChannelData` with the
    * event id): a redelivered event then gets them again instead of nothing. Needs `eventId`.
    */
   outbox?: boolean;
@@ -148,6 +154,12 @@ export class IntakeService {
 
   private readonly reportListeners: ((report: NewReportNotice) => unknown)[] = [];
   private readonly notifiers = new Map<string, SubmitterNotifier>();
+  private readonly mergers = new Map<string, ChannelDataMerge>();
+
+  /** Registers how a channel's recorded changes fold into its data (default: a shallow merge). */
+  registerChannelData(channel: string, merge: ChannelDataMerge): void {
+    this.mergers.set(channel, merge);
+  }
 
   /** Registers how a channel delivers the contentless reply notice to an opted-in submitter. */
   registerNotifier(channel: string, notifier: SubmitterNotifier): void {
@@ -223,11 +235,16 @@ export class IntakeService {
     const { db, keyring, config, logger, metrics } = this.deps;
     const hashes = this.userHashes(input.channel, input.platformUserId);
     const outcome = await db.transaction(async (tx): Promise<TurnOutcome> => {
-      await lockConversation(tx, hashes[0]!);
       const eventHash =
         input.eventId === undefined ? undefined : this.eventHash(input.channel, input.eventId);
+      // The lock and the event's deduplication in one round trip; the read comes after the lock.
+      const fresh = await beginTurn(
+        tx,
+        hashes[0]!,
+        eventHash === undefined ? undefined : { channel: input.channel, eventHash },
+      );
       if (eventHash !== undefined) {
-        if (!(await markEventProcessed(tx, input.channel, eventHash))) {
+        if (!fresh) {
           // A redelivery. If the replies of the first delivery were never confirmed sent (the instance died
           // after the commit), they are handed back to be sent now; otherwise there is nothing to do.
           const pending = input.outbox ? await this.openPending(tx, input, eventHash) : undefined;
@@ -240,11 +257,13 @@ export class IntakeService {
           };
         }
       }
-      const row = await findConversation(tx, hashes);
+      const row = await findConversation(tx, hashes, true);
       let stored: StoredConversation | undefined;
       if (row) {
         try {
           stored = JSON.parse(openState(keyring.all, input.channel, input.platformUserId, row.state).json);
+          const c = this.foldUpdates(input.channel, input.platformUserId, stored?.c, row.channel_updates);
+          if (stored && c) stored.c = c;
         } catch (err) {
           // A state we cannot open (key lost, tampered row) is discarded; the user starts over.
           logger.warn({ err, channel: input.channel }, 'conversation state could not be opened; discarded');
@@ -316,9 +335,10 @@ export class IntakeService {
         }
       }
       const previousChannelData = stored?.c;
+      let outboxRow: PendingRow | undefined;
       if (input.outbox && eventHash !== undefined && !erased && replies.length > 0) {
         const lang = result.state?.lang ?? chosen.state?.lang ?? config.languages.default;
-        await insertPendingReplies(tx, {
+        outboxRow = {
           channel: input.channel,
           eventHash,
           userHash: hashes[0]!,
@@ -328,21 +348,26 @@ export class IntakeService {
             input.platformUserId,
             JSON.stringify({ replies, lang }),
           ),
-        });
+        };
       }
       if (erased) await deletePendingRepliesOf(tx, hashes);
       if (result.state === null || erased) {
+        if (outboxRow) await insertPendingReplies(tx, outboxRow);
         await deleteConversation(tx, hashes);
       } else {
         const channelData = input.channelData ? input.channelData(stored?.c) : stored?.c;
         const payload: StoredConversation = { s: result.state, ...(channelData ? { c: channelData } : {}) };
-        await saveConversation(tx, {
-          userHash: hashes[0]!,
-          channel: input.channel,
-          state: sealState(keyring.current, input.channel, input.platformUserId, JSON.stringify(payload)),
-          keyFingerprint: keyring.current.fingerprint,
-          expiresAt: new Date(input.turn.now + config.conversations.idleTimeoutMinutes * 60_000),
-        });
+        await saveConversation(
+          tx,
+          {
+            userHash: hashes[0]!,
+            channel: input.channel,
+            state: sealState(keyring.current, input.channel, input.platformUserId, JSON.stringify(payload)),
+            keyFingerprint: keyring.current.fingerprint,
+            expiresAt: new Date(input.turn.now + config.conversations.idleTimeoutMinutes * 60_000),
+          },
+          outboxRow,
+        );
         // During a master-key rotation the row moves to the current key's hash.
         if (row && row.user_hash !== hashes[0]) await deleteConversation(tx, [row.user_hash]);
       }
@@ -369,40 +394,65 @@ export class IntakeService {
     return outcome;
   }
 
-  /** Updates the channel's data of a live conversation (e.g. ids of messages just sent). No-op if none. */
-  async updateChannelData(
+  /**
+   * Records a change to the channel's data of a live conversation (e.g. ids of messages just sent), folded
+   * into the state by the next turn with the channel's merge (`registerChannelData`). One statement, no
+   * lock: the turn in progress, if any, commits first. No-op once the conversation is gone.
+   */
+  async recordChannelData(
     channel: string,
     platformUserId: string,
-    fn: (previous: ChannelData | undefined) => ChannelData | undefined,
-    /** The event whose replies were just sent: its outbox entry is deleted in the same transaction. */
+    change: ChannelData | undefined,
+    /** The event whose replies were just sent: its outbox entry is deleted in the same statement. */
     deliveredEventId?: string,
   ): Promise<void> {
     const { db, keyring } = this.deps;
-    const hashes = this.userHashes(channel, platformUserId);
-    await db.transaction(async (tx) => {
-      await lockConversation(tx, hashes[0]!);
-      if (deliveredEventId !== undefined) {
-        await deletePendingReplies(tx, channel, this.eventHash(channel, deliveredEventId));
-      }
-      const row = await findConversation(tx, hashes);
-      if (!row) return;
-      let stored: StoredConversation;
+    const sealed =
+      change && Object.keys(change).length > 0
+        ? sealState(keyring.current, `${channel}:data`, platformUserId, JSON.stringify(change))
+        : undefined;
+    await appendChannelUpdate(
+      db,
+      this.userHashes(channel, platformUserId),
+      sealed,
+      deliveredEventId === undefined
+        ? undefined
+        : { channel, eventHash: this.eventHash(channel, deliveredEventId) },
+    );
+  }
+
+  /** The channel's data of a live conversation, with the recorded changes folded in (read only). */
+  async channelDataOf(channel: string, platformUserId: string): Promise<ChannelData | undefined> {
+    const row = await findConversation(this.deps.db, this.userHashes(channel, platformUserId));
+    if (!row) return undefined;
+    try {
+      const stored = JSON.parse(openState(this.deps.keyring.all, channel, platformUserId, row.state).json);
+      return this.foldUpdates(channel, platformUserId, (stored as StoredConversation).c, row.channel_updates);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Folds the recorded channel updates into the channel's data; one that cannot be opened is skipped. */
+  private foldUpdates(
+    channel: string,
+    platformUserId: string,
+    data: ChannelData | undefined,
+    updates: Uint8Array[],
+  ): ChannelData | undefined {
+    const merge = this.mergers.get(channel) ?? shallowMerge;
+    let out = data;
+    for (const sealed of updates) {
       try {
-        stored = JSON.parse(openState(keyring.all, channel, platformUserId, row.state).json);
+        const change = JSON.parse(
+          openState(this.deps.keyring.all, `${channel}:data`, platformUserId, sealed).json,
+        );
+        out = merge(out, change as ChannelData);
       } catch {
-        return;
+        // Sealed under a key no longer held: the change is lost (at worst /effacer deletes fewer messages).
       }
-      const c = fn(stored.c);
-      const payload: StoredConversation = { s: stored.s, ...(c ? { c } : {}) };
-      await saveConversation(tx, {
-        userHash: hashes[0]!,
-        channel,
-        state: sealState(keyring.current, channel, platformUserId, JSON.stringify(payload)),
-        keyFingerprint: keyring.current.fingerprint,
-        expiresAt: row.expires_at,
-      });
-      if (row.user_hash !== hashes[0]) await deleteConversation(tx, [row.user_hash]);
-    });
+    }
+    return out;
   }
 
   /** Forgets a conversation and its unsent replies (user blocked the bot, quick exit from outside a turn). */

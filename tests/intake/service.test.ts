@@ -343,7 +343,7 @@ describe('outbox: replies of a turn survive an instance dying before it sends th
       eventId: '1',
       outbox: true,
     });
-    await intake.service.updateChannelData('telegram', user, (c) => c, '1');
+    await intake.service.recordChannelData('telegram', user, undefined, '1');
     const press = {
       kind: 'choice' as const,
       now: Date.now(),
@@ -374,7 +374,7 @@ describe('outbox: replies of a turn survive an instance dying before it sends th
     expect(raw.rows).toHaveLength(1);
     expect(Buffer.from(raw.rows[0]!.sealed).toString('latin1')).not.toContain('pour toi');
     // Sent and confirmed: a later redelivery gets nothing, and the row is gone.
-    await intake.service.updateChannelData('telegram', user, (c) => c, '2');
+    await intake.service.recordChannelData('telegram', user, undefined, '2');
     const third = await intake.service.handleTurn({
       channel: 'telegram',
       platformUserId: user,

@@ -104,6 +104,8 @@ export class TelegramChannel {
   constructor(private readonly options: TelegramChannelOptions) {
     this.flood = new WindowLimiter(options.flood?.max ?? 30, options.flood?.windowMs ?? 10_000);
     this.now = options.now ?? Date.now;
+    // What `remember` records after sending is folded into the state by the next turn with this merge.
+    options.service.registerChannelData(CHANNEL, (prev, change) => changed(prev, change as DataChange));
   }
 
   /** Sends the contentless "new reply" notice to an opted-in submitter's private chat. */
@@ -224,15 +226,18 @@ export class TelegramChannel {
     }
   }
 
-  /** Stores ids of messages just sent in the conversation state (no-op once the conversation is gone). */
+  /**
+   * Records ids of messages just sent for the conversation state, and confirms the outbox entry of the
+   * update whose replies they were, in one statement (no-op once the conversation is gone).
+   */
   private async remember(userId: string, change: DataChange, delivered?: number) {
-    if (!change.ids?.length && !change.codes && change.keyboard === undefined && delivered === undefined)
-      return;
+    const empty = !change.ids?.length && !change.codes && change.keyboard === undefined;
+    if (empty && delivered === undefined) return;
     try {
-      await this.options.service.updateChannelData(
+      await this.options.service.recordChannelData(
         CHANNEL,
         userId,
-        (prev) => changed(prev, change),
+        empty ? undefined : { ...change },
         delivered === undefined ? undefined : String(delivered),
       );
     } catch (err) {
@@ -514,12 +519,7 @@ export class TelegramChannel {
 
   /** Resolves a short callback code from the conversation's channel data. */
   private async lookupCode(userId: string, code: string): Promise<[string, string] | undefined> {
-    let found: [string, string] | undefined;
-    await this.options.service.updateChannelData(CHANNEL, userId, (prev) => {
-      found = asData(prev).codes?.[code];
-      return prev;
-    });
-    return found;
+    return asData(await this.options.service.channelDataOf(CHANNEL, userId)).codes?.[code];
   }
 
   private async onMembership(updateId: number, change: Update.MyChatMemberUpdate['my_chat_member']) {

@@ -1,0 +1,102 @@
+/**
+ * The turn's statements (src/store/conversations.ts): lock and deduplication in one round trip, the read
+ * after it, the outbox riding on the state's write, and channel updates appended without the lock but never
+ * lost to a turn in progress.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  appendChannelUpdate,
+  beginTurn,
+  type Database,
+  findConversation,
+  MAX_CHANNEL_UPDATES,
+  migrate,
+  saveConversation,
+} from '../../src/store/index.js';
+import { backends } from '../support/databases.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const row = (userHash: string, state: string) => ({
+  userHash,
+  channel: 'telegram',
+  state: bytes(state),
+  keyFingerprint: 'fp',
+  expiresAt: new Date(Date.now() + 60_000),
+});
+
+for (const backend of backends()) {
+  describe(`turn statements [${backend.name}]`, () => {
+    let db: Database;
+    let cleanup: () => Promise<void>;
+    beforeAll(async () => {
+      ({ db, cleanup } = await backend.open());
+      await migrate(db);
+    });
+    afterAll(async () => {
+      await cleanup?.();
+    });
+
+    it('records an event once: a redelivery is not fresh, a failed turn leaves it unrecorded', async () => {
+      const event = { channel: 'telegram', eventHash: 'ev-1' };
+      expect(await db.transaction((tx) => beginTurn(tx, 'u1', event))).toBe(true);
+      expect(await db.transaction((tx) => beginTurn(tx, 'u1', event))).toBe(false);
+      await expect(
+        db.transaction(async (tx) => {
+          expect(await beginTurn(tx, 'u1', { channel: 'telegram', eventHash: 'ev-2' })).toBe(true);
+          throw new Error('turn failed');
+        }),
+      ).rejects.toThrow('turn failed');
+      expect(
+        await db.transaction((tx) => beginTurn(tx, 'u1', { channel: 'telegram', eventHash: 'ev-2' })),
+      ).toBe(true);
+      expect(await db.transaction((tx) => beginTurn(tx, 'u1'))).toBe(true);
+    });
+
+    it('writes the outbox entry with the state, and the write empties the recorded updates', async () => {
+      await db.transaction((tx) =>
+        saveConversation(tx, row('u2', 'state-1'), {
+          channel: 'telegram',
+          eventHash: 'ev-o',
+          userHash: 'u2',
+          sealed: bytes('pending'),
+        }),
+      );
+      const pending = await db.query<{ sealed: Uint8Array }>(
+        "SELECT sealed FROM pending_replies WHERE event_hash = 'ev-o'",
+      );
+      expect(text(new Uint8Array(pending.rows[0]!.sealed))).toBe('pending');
+      await appendChannelUpdate(db, ['u2'], bytes('a'), { channel: 'telegram', eventHash: 'ev-o' });
+      await appendChannelUpdate(db, ['u2'], bytes('b'));
+      expect((await db.query("SELECT 1 FROM pending_replies WHERE event_hash = 'ev-o'")).rows).toEqual([]);
+      const found = await findConversation(db, ['u2']);
+      expect(found?.channel_updates.map(text)).toEqual(['a', 'b']);
+      await db.transaction((tx) => saveConversation(tx, row('u2', 'state-2')));
+      expect((await findConversation(db, ['u2']))?.channel_updates).toEqual([]);
+      // Nothing is appended to a conversation that is gone, and a flood of updates is capped.
+      await appendChannelUpdate(db, ['nobody'], bytes('x'));
+      expect(await findConversation(db, ['nobody'])).toBeUndefined();
+      for (let i = 0; i < MAX_CHANNEL_UPDATES + 5; i++)
+        await appendChannelUpdate(db, ['u2'], bytes(String(i)));
+      expect((await findConversation(db, ['u2']))?.channel_updates).toHaveLength(MAX_CHANNEL_UPDATES);
+    });
+
+    it('an update appended while a turn is in progress lands after the turn, never overwritten', async () => {
+      await db.transaction((tx) => saveConversation(tx, row('u3', 'before')));
+      let appended: Promise<void> | undefined;
+      await db.transaction(async (tx) => {
+        await beginTurn(tx, 'u3');
+        const found = await findConversation(tx, ['u3'], true);
+        expect(found?.channel_updates).toEqual([]);
+        // The channel records the ids of messages sent for an earlier turn, from another connection.
+        appended = appendChannelUpdate(db, ['u3'], bytes('sent-ids'));
+        await new Promise((r) => setTimeout(r, 150));
+        await saveConversation(tx, row('u3', 'after'));
+      });
+      await appended;
+      const found = await findConversation(db, ['u3']);
+      expect(text(found!.state)).toBe('after');
+      expect(found?.channel_updates.map(text)).toEqual(['sent-ids']);
+    });
+  });
+}
