@@ -46,6 +46,16 @@ export interface TelegramChannelOptions {
   now?: () => number;
 }
 
+/**
+ * A Bot API call given back as the webhook's response body: Telegram runs it, without a request of ours
+ * (https://core.telegram.org/bots/api#making-requests-when-getting-updates). Used to answer a button press.
+ */
+export interface WebhookCall {
+  method: 'answerCallbackQuery';
+  callback_query_id: string;
+  text?: string;
+}
+
 /** The user blocked the bot: Telegram refuses every message (403). */
 class BlockedError extends Error {
   override name = 'BlockedError';
@@ -113,13 +123,18 @@ export class TelegramChannel {
     await this.telegram.sendMessage(Number(chatId), TEXTS[lang].newReply);
   }
 
-  /** Handles one update. Rejects only when the database is unavailable (the webhook then answers 503). */
-  async handle(update: Update): Promise<void> {
-    if ('message' in update) return this.onMessage(update.update_id, update.message);
-    if ('edited_message' in update) return this.onEdited(update.update_id, update.edited_message);
-    if ('callback_query' in update) return this.onPress(update.update_id, update.callback_query);
-    if ('my_chat_member' in update) return this.onMembership(update.update_id, update.my_chat_member);
+  /**
+   * Handles one update. Rejects only when the database is unavailable (the webhook then answers 503).
+   * With `viaWebhook`, a button press is answered by the returned call (the webhook's response body) once
+   * the turn's replies are sent, saving a request; without it (long polling) it is answered by a request.
+   */
+  async handle(update: Update, viaWebhook = false): Promise<WebhookCall | undefined> {
+    if ('callback_query' in update) return this.onPress(update.update_id, update.callback_query, viaWebhook);
+    if ('message' in update) await this.onMessage(update.update_id, update.message);
+    else if ('edited_message' in update) await this.onEdited(update.update_id, update.edited_message);
+    else if ('my_chat_member' in update) await this.onMembership(update.update_id, update.my_chat_member);
     // Anything else was not asked for (allowed_updates); ignore it.
+    return undefined;
   }
 
   // --- plumbing ----------------------------------------------------------------------------------------
@@ -132,10 +147,10 @@ export class TelegramChannel {
    * Runs `fn` after every earlier task of the same chat: replies of two updates of one chat are sent in
    * the order the updates arrived (the service's lock orders the turns themselves, across instances).
    */
-  private inChatOrder(chatId: number, fn: () => Promise<void>): Promise<void> {
+  private inChatOrder<T>(chatId: number, fn: () => Promise<T>): Promise<T> {
     const previous = this.chats.get(chatId) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(fn);
-    this.chats.set(chatId, next);
+    this.chats.set(chatId, next as Promise<unknown> as Promise<void>);
     const cleanup = () => {
       if (this.chats.get(chatId) === next) this.chats.delete(chatId);
     };
@@ -214,6 +229,19 @@ export class TelegramChannel {
       // A query answered already (redelivery) or too old: nothing to do.
       this.apiFailed('answerCallbackQuery', err);
     }
+  }
+
+  /** Answers a press: as the webhook's response (returned), or by a request now (polling). */
+  private async answerPress(
+    queryId: string,
+    text: string | undefined,
+    viaWebhook: boolean,
+  ): Promise<WebhookCall | undefined> {
+    if (viaWebhook) {
+      return { method: 'answerCallbackQuery', callback_query_id: queryId, ...(text ? { text } : {}) };
+    }
+    await this.answer(queryId, text);
+    return undefined;
   }
 
   private async setKeyboard(chatId: number, messageId: number, keyboard: InlineKeyboard): Promise<void> {
@@ -408,34 +436,29 @@ export class TelegramChannel {
     });
   }
 
-  private async onPress(updateId: number, query: CallbackQuery): Promise<void> {
+  private async onPress(
+    updateId: number,
+    query: CallbackQuery,
+    viaWebhook: boolean,
+  ): Promise<WebhookCall | undefined> {
     const msg = query.message;
     const closed = TEXTS[langOf(query.from.language_code, this.options.defaultLang)].closed;
-    if (msg?.chat.type !== 'private') {
-      await this.answer(query.id, closed);
-      return;
-    }
+    if (msg?.chat.type !== 'private') return this.answerPress(query.id, closed, viaWebhook);
     const chatId = msg.chat.id;
-    if (!this.admit(query.from, chatId)) {
-      await this.answer(query.id);
-      return;
-    }
+    if (!this.admit(query.from, chatId)) return this.answerPress(query.id, undefined, viaWebhook);
     const userId = String(query.from.id);
     const data = 'data' in query ? query.data : undefined;
     const press = decodePress(data);
     return this.inChatOrder(chatId, async () => {
       let stepId: string;
       let optionId: string;
-      if (press.kind === 'closed') {
-        await this.answer(query.id, closed);
-        return;
-      }
+      if (press.kind === 'closed') return this.answerPress(query.id, closed, viaWebhook);
       if (press.kind === 'short') {
         const found = await this.lookupCode(userId, press.code);
         if (!found) {
-          await this.answer(query.id, closed);
+          const answer = await this.answerPress(query.id, closed, viaWebhook);
           await this.setKeyboard(chatId, msg.message_id, []);
-          return;
+          return answer;
         }
         [stepId, optionId] = found;
       } else {
@@ -455,15 +478,15 @@ export class TelegramChannel {
         },
       });
       if (outcome.duplicate) {
-        await this.answer(query.id);
+        const answer = await this.answerPress(query.id, undefined, viaWebhook);
         if (outcome.replies.length > 0) {
           await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
         }
-        return;
+        return answer;
       }
       if (isStale(outcome)) {
         // An earlier question: nothing changed; close that keyboard so it is not pressed again.
-        await this.answer(query.id, TEXTS[outcome.lang].closed);
+        const answer = await this.answerPress(query.id, TEXTS[outcome.lang].closed, viaWebhook);
         await this.setKeyboard(chatId, msg.message_id, []);
         // The current question's keyboard stays the live one; the engine's reply is not sent (confirmed).
         await this.remember(
@@ -471,9 +494,10 @@ export class TelegramChannel {
           live !== undefined && live !== msg.message_id ? { keyboard: live } : {},
           updateId,
         );
-        return;
+        return answer;
       }
-      await this.answer(query.id);
+      // The spinner on the button stops when the press is answered: after the replies, via the webhook.
+      const answer = await this.answerPress(query.id, undefined, viaWebhook);
       const first = outcome.replies[0];
       if (
         outcome.replies.length === 1 &&
@@ -490,7 +514,7 @@ export class TelegramChannel {
           { keyboard: msg.message_id, ...(shortCodes ? { codes: shortCodes } : {}) },
           updateId,
         );
-        return;
+        return answer;
       }
       await this.setKeyboard(
         chatId,
@@ -498,8 +522,9 @@ export class TelegramChannel {
         answeredKeyboard(this.chosenLabels(msg, data, optionId)),
       );
       if (live !== undefined && live !== msg.message_id) await this.setKeyboard(chatId, live, []);
-      if (outcome.erased) return this.erase(chatId, userId, outcome, msg.message_id);
-      await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
+      if (outcome.erased) await this.erase(chatId, userId, outcome, msg.message_id);
+      else await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
+      return answer;
     });
   }
 

@@ -1,7 +1,9 @@
 /**
  * `POST /telegram/webhook`: the secret header is checked first, in constant time (401, nothing read);
- * the update is validated with ajv (400 with the reason); then telegraf hands it to the channel. The
- * request waits for the turn, so a database outage answers 503 and Telegram redelivers the update.
+ * the update is validated with ajv (400 with the reason); then the channel handles it. The request waits
+ * for the turn and its replies, so a database outage answers 503 and Telegram redelivers the update; a
+ * button press is answered in the response body (one request less per press). telegraf is the Bot API
+ * client, and the update loop in long-polling mode.
  * The global per-IP rate limit does not fit here (every update comes from a few Telegram addresses): the
  * channel limits per hashed user instead. With TELEGRAM_MODE=polling there is no route: telegraf polls.
  */
@@ -12,7 +14,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Telegraf } from 'telegraf';
 import type { Update } from 'telegraf/types';
 import { isUnavailable } from '../../store/index.js';
-import { TelegramChannel } from './channel.js';
+import { TelegramChannel, type WebhookCall } from './channel.js';
 import { ALLOWED_UPDATES, loadTelegramConfig, type TelegramConfig, WEBHOOK_PATH } from './config.js';
 import { updateProblem } from './schema.js';
 
@@ -26,7 +28,7 @@ export interface TelegramPluginOptions {
   flood?: { max: number; windowMs: number };
 }
 
-/** A telegraf bot on the configured API root that never answers through the webhook response. */
+/** A telegraf bot on the configured API root (its own webhook-reply mode is off: the route does that). */
 export function createBot(config: Pick<TelegramConfig, 'token' | 'apiRoot'>): Telegraf {
   const bot = new Telegraf(config.token, {
     telegram: { apiRoot: config.apiRoot, webhookReply: false },
@@ -74,16 +76,17 @@ export const telegramChannel: FastifyPluginAsync<TelegramPluginOptions> = async 
     defaultLang: config.languages.default,
     ...(options.flood ? { flood: options.flood } : {}),
   });
-  bot.use((ctx) => channel.handle(ctx.update));
+  bot.use(async (ctx) => {
+    await channel.handle(ctx.update);
+  });
   pipeline.service.registerNotifier('telegram', (address, lang) => channel.notifyReply(address, lang));
   const polling = settings.mode === 'polling';
-  // Replaces telegraf's default handler, which logs the whole update and sets process.exitCode.
-  bot.catch((err) => {
-    // The database is down: let the webhook answer 503 so Telegram redelivers later.
-    if (isUnavailable(err) && !polling) throw err;
+  const failed = (err: unknown) => {
     metrics.errors.inc({ kind: isUnavailable(err) ? 'database_unavailable' : 'telegram_handler' });
     logger.error({ err }, 'telegram update failed');
-  });
+  };
+  // Replaces telegraf's default handler (long polling), which logs the whole update and sets exitCode.
+  bot.catch(failed);
 
   if (polling) {
     app.addHook('onReady', async () => {
@@ -130,9 +133,27 @@ export const telegramChannel: FastifyPluginAsync<TelegramPluginOptions> = async 
           metrics.errors.inc({ kind: 'telegram_invalid_update' });
           return reply.code(400).send({ error: 'bad_request', message: `invalid update: ${problem}` });
         }
-        // No response object: telegraf's webhook-reply mode would otherwise fold an API call into it.
-        await bot.handleUpdate(request.body as Update);
-        return reply.code(200).send({ ok: true });
+        let call: WebhookCall | undefined;
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          call = await Promise.race([
+            channel.handle(request.body as Update, true),
+            // Telegram gives up on an answer after about 60 s and redelivers: answer before that.
+            new Promise<undefined>((resolve) => {
+              timer = setTimeout(() => {
+                logger.warn('telegram update still running after the handler timeout');
+                resolve(undefined);
+              }, HANDLER_TIMEOUT_MS);
+            }),
+          ]);
+        } catch (err) {
+          // The database is down: answer 503 so Telegram redelivers later.
+          if (isUnavailable(err)) throw err;
+          failed(err);
+        } finally {
+          clearTimeout(timer);
+        }
+        return reply.code(200).send(call ?? { ok: true });
       } finally {
         done();
       }

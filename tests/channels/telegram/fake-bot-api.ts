@@ -41,6 +41,8 @@ export interface FakeBotApi {
   undeletable: Set<number>;
   /** Updates served by getUpdates (polling). */
   pendingUpdates: unknown[];
+  /** Runs a method given back as a webhook's response body, as Telegram does (recorded like a call). */
+  webhookReply(body: unknown): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -184,6 +186,13 @@ export async function startFakeBotApi(
     blocked,
     undeletable,
     pendingUpdates,
+    webhookReply(body) {
+      if (typeof body !== 'object' || body === null || !('method' in body)) return;
+      const { method, ...params } = body as Record<string, unknown>;
+      if (typeof method !== 'string') return;
+      calls.push({ method, params });
+      handle(method, params);
+    },
     reset() {
       calls.length = 0;
       chats.clear();

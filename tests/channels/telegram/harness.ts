@@ -62,6 +62,8 @@ export async function startHarness(options: { db?: Database; apiPrefix?: string 
         },
         payload: typeof update === 'string' ? update : JSON.stringify(update),
       });
+      // Telegram runs a method given back in a 200 response (the channel answers presses that way).
+      if (res.statusCode === 200) fake.webhookReply(JSON.parse(res.body));
       return { statusCode: res.statusCode, body: res.body };
     },
     user(o = {}) {

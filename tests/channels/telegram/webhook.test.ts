@@ -3,7 +3,7 @@
 // telegraf client against the fake Bot API server; embedded database and real PostgreSQL when enabled.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from '../../support/databases.js';
-import { type Harness, newUpdateId, startHarness } from './harness.js';
+import { DANGEROUS_TEST_ONLY_SECRET, type Harness, newUpdateId, startHarness } from './harness.js';
 
 describe.each(backends())('POST /telegram/webhook ($name)', (backend) => {
   let h: Harness;
@@ -104,6 +104,40 @@ describe.each(backends())('POST /telegram/webhook ($name)', (backend) => {
     await h.post(press);
     expect(h.fake.callsOf('sendMessage')).toHaveLength(afterPress);
     expect(h.fake.callsOf('answerCallbackQuery')).toHaveLength(2);
+  });
+
+  it('answers a press in the webhook response, after the replies are sent, with no request of its own', async () => {
+    const user = h.user();
+    await user.say('/start jeune');
+    const { message, data } = user.findButton('safe');
+    const press = user.pressUpdate(message, data) as { callback_query: { id: string } };
+    h.fake.calls.length = 0;
+    const res = await h.t.app.inject({
+      method: 'POST',
+      url: '/telegram/webhook',
+      headers: {
+        'content-type': 'application/json',
+        'x-telegram-bot-api-secret-token': DANGEROUS_TEST_ONLY_SECRET,
+      },
+      payload: JSON.stringify(press),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('application/json');
+    expect(res.json()).toEqual({ method: 'answerCallbackQuery', callback_query_id: press.callback_query.id });
+    // The next question went out through the Bot API before the response; the answer did not.
+    expect(h.fake.callsOf('sendMessage').length).toBeGreaterThan(0);
+    expect(h.fake.callsOf('answerCallbackQuery')).toEqual([]);
+    // A press on a closed keyboard gets its notice the same way.
+    const again = await h.t.app.inject({
+      method: 'POST',
+      url: '/telegram/webhook',
+      headers: {
+        'content-type': 'application/json',
+        'x-telegram-bot-api-secret-token': DANGEROUS_TEST_ONLY_SECRET,
+      },
+      payload: JSON.stringify(user.pressUpdate(message, 'n')),
+    });
+    expect(again.json()).toMatchObject({ method: 'answerCallbackQuery', text: 'Cette question est close' });
   });
 
   it('two updates of one chat at once are processed and answered in order', async () => {
