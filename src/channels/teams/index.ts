@@ -7,14 +7,15 @@
  * then botbuilder's authentication (401, nothing processed), then the turn (503 when the database is down).
  */
 import { performance } from 'node:perf_hooks';
+import type { CloudAdapter } from 'botbuilder';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { WindowLimiter } from '../../intake/limiter.js';
-import { createAdapter, ResponseShim, withBotbuilderLogs } from './adapter.js';
 import { CHANNEL, TeamsBot } from './bot.js';
-import { loadTeamsConfig } from './config.js';
+import { loadTeamsConfig, type TeamsConfig } from './config.js';
 import { TeamsNotifier } from './notices.js';
 import { textMessage } from './render.js';
 import { checkActivity, checkSubmit } from './schemas.js';
+import { ResponseShim, withBotbuilderLogs } from './shim.js';
 
 export { loadTeamsConfig, type TeamsConfig } from './config.js';
 export { createLinkCode, LINK_CODE_TTL_MS } from './link.js';
@@ -22,6 +23,23 @@ export { createLinkCode, LINK_CODE_TTL_MS } from './link.js';
 export interface TeamsChannelOptions {
   /** Where the Microsoft* settings are read (default process.env). */
   env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * botbuilder is loaded on first use (the first Teams request or notice), not at start: it costs about
+ * 0.5 s of start time and 30 MB that a process serving only Telegram never needs. The settings are still
+ * checked at start (`loadTeamsConfig`).
+ */
+function lazyAdapter(settings: TeamsConfig): () => Promise<CloudAdapter> {
+  let adapter: Promise<CloudAdapter> | undefined;
+  return () => {
+    adapter ??= import('./adapter.js').then((m) => m.createAdapter(settings));
+    // A failed load (should not happen) is retried by the next request instead of failing them all.
+    adapter.catch(() => {
+      adapter = undefined;
+    });
+    return adapter;
+  };
 }
 
 /** Registers the Teams channel. Throws SafeError at build time when its settings cannot work. */
@@ -33,7 +51,7 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
       'Teams: MicrosoftAppId is empty: /api/messages accepts unauthenticated requests (local development only)',
     );
   }
-  const adapter = createAdapter(settings);
+  const adapter = lazyAdapter(settings);
   const notifier = new TeamsNotifier({
     db,
     keyring: pipeline.keyring,
@@ -41,8 +59,8 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
     metrics,
     batchSeconds: settings.noticeBatchSeconds,
     inboxName: (id) => config.inboxes.find((i) => i.id === id)?.name ?? id,
-    send: (reference, text) =>
-      adapter.continueConversationAsync(settings.appId, reference, async (ctx) => {
+    send: async (reference, text) =>
+      (await adapter()).continueConversationAsync(settings.appId, reference, async (ctx) => {
         await ctx.sendActivity(textMessage(text));
       }),
   });
@@ -93,8 +111,9 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
         const shim = new ResponseShim();
         let failure: unknown;
         let limited = false;
+        const cloud = await adapter();
         await withBotbuilderLogs(request.log, () =>
-          adapter.process(
+          cloud.process(
             { method: 'POST', headers: request.headers, body: request.body as Record<string, unknown> },
             shim,
             async (context) => {

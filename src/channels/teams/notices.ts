@@ -10,7 +10,8 @@ import type { Urgency } from '../../engine/index.js';
 import type { Keyring } from '../../intake/index.js';
 import type { Metrics } from '../../metrics.js';
 import { type Database, teamsLinksForInbox } from '../../store/index.js';
-import { type ConversationReference, withBotbuilderLogs } from './adapter.js';
+import type { ConversationReference } from './adapter.js';
+import { withBotbuilderLogs } from './shim.js';
 import { TEAMS_TEXTS } from './texts.js';
 
 /** What a notice may carry: queue metadata only. */
