@@ -5,7 +5,7 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# postinstall runs scripts/ensure-inbox.mjs (it skips while web/ is not there yet)
+# postinstall runs scripts/ensure-built.mjs (it skips while src/ and web/ are not there yet)
 COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./

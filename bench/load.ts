@@ -1,5 +1,5 @@
 /**
- * Load benchmark (`npm run bench`): the real service (src/server.ts, as `npm start`, on real PostgreSQL) with
+ * Load benchmark (`npm run bench`): the real service (dist/server.js, as `npm start`, on real PostgreSQL) with
  * a coordinator in the inbox, driven over real HTTP by simulated Telegram users, each running the youth flow
  * to a sealed report through POST /telegram/webhook (the Bot API is an in-process fake that answers at once).
  * Then the same load against a bare reference (bench/reference.ts: parse the same JSON, one INSERT).
@@ -11,8 +11,8 @@
  * Run: npm run bench            (env: BENCH_ADMIN_URL, BENCH_SECONDS=20, BENCH_CONCURRENCY=64,
  *                                BENCH_LIVE=10000, BENCH_REPORTS=100000, BENCH_LOG_LEVEL=info,
  *                                BENCH_PROFILE=1 to write a --cpu-prof of the service to bench/profiles/,
- *                                BENCH_BUILT=1 to run the built dist/server.js (after `npm run build`) as the
- *                                Dockerfile does, instead of src/server.ts through tsx,
+ *                                BENCH_TSX=1 to run src/server.ts through tsx (`npm run dev`) instead of
+ *                                the built dist/server.js (`npm start`, the Dockerfile; rebuilt first if stale),
  *                                BENCH_ONLY=throughput,rate,live,reference,inbox,start to pick phases)
  */
 import { randomBytes } from 'node:crypto';
@@ -43,7 +43,7 @@ const CONCURRENCY = Number(env.BENCH_CONCURRENCY ?? 64);
 const LIVE = Number(env.BENCH_LIVE ?? 10_000);
 const REPORTS = Number(env.BENCH_REPORTS ?? 100_000);
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info';
-const SERVER = env.BENCH_BUILT === '1' ? 'dist/server.js' : 'src/server.ts';
+const SERVER = env.BENCH_TSX === '1' ? 'src/server.ts' : 'dist/server.js';
 const ONLY = new Set((env.BENCH_ONLY ?? 'throughput,rate,live,reference,inbox,start').split(','));
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -75,6 +75,8 @@ const children: Child[] = [];
 
 async function main() {
   const { execSync } = await import('node:child_process');
+  // What `npm start` would do first: rebuild dist/ (and the inbox UI) when the sources are newer.
+  if (SERVER.endsWith('.js')) execSync('node scripts/ensure-built.mjs', { stdio: 'inherit' });
   out(`# intake load benchmark — ${new Date().toISOString()}`);
   out(
     `machine: nproc=${execSync('nproc').toString().trim()}, node ${process.version}, ${execSync('uname -sr').toString().trim()}`,
@@ -290,11 +292,13 @@ async function main() {
     const dir = mkdtempSync(join(tmpdir(), 'intake-bench-start-'));
     try {
       const startEnv = { NODE_ENV: 'development', LOG_LEVEL: 'warn', INTAKE_DATA_DIR: dir };
-      const cold = await startChild({ script: 'src/server.ts', env: startEnv });
+      // `npm start` itself: npm, prestart (rebuilds dist/ only if src/ is newer), then node dist/server.js.
+      const npmStart = { script: 'npm start', command: ['npm', 'start', '--silent'], env: startEnv };
+      const cold = await startChild(npmStart);
       await cold.stop();
       const warm: number[] = [];
       for (let i = 0; i < 3; i++) {
-        const c = await startChild({ script: 'src/server.ts', env: startEnv });
+        const c = await startChild(npmStart);
         warm.push(c.readyMs);
         await c.stop();
       }

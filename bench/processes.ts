@@ -50,11 +50,13 @@ export async function waitReady(base: string, timeoutMs: number, proc?: ChildPro
 }
 
 /**
- * Spawns `node [nodeArgs] --import tsx <script>` (a built `.js` script runs without tsx) with `env` on a free
- * port and waits for readiness.
+ * Spawns `node [nodeArgs] --import tsx <script>` (a built `.js` script runs without tsx), or `command` (e.g.
+ * `npm start`, in its own process group, stopped as a group), with `env` on a free port and waits for
+ * readiness.
  */
 export async function startChild(opts: {
   script: string;
+  command?: string[];
   env: Record<string, string>;
   nodeArgs?: string[];
   port?: number;
@@ -62,21 +64,25 @@ export async function startChild(opts: {
 }): Promise<Child> {
   const port = opts.port ?? (await freePort());
   const started = performance.now();
-  const proc = spawn(
+  const [file, ...args] = opts.command ?? [
     process.execPath,
-    [...(opts.nodeArgs ?? []), ...(opts.script.endsWith('.js') ? [] : ['--import', 'tsx']), opts.script],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        ...opts.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.nodeArgs ?? []),
+    ...(opts.script.endsWith('.js') ? [] : ['--import', 'tsx']),
+    opts.script,
+  ];
+  const group = opts.command !== undefined;
+  const proc = spawn(file!, args, {
+    cwd: ROOT,
+    detached: group,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...opts.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let tail = '';
   const keep = (c: Buffer) => {
     tail = (tail + c.toString('utf8')).slice(-4000);
@@ -88,7 +94,8 @@ export async function startChild(opts: {
   try {
     await waitReady(base, opts.readyTimeoutMs ?? 30_000, proc);
   } catch (err) {
-    proc.kill('SIGKILL');
+    if (group) process.kill(-proc.pid!, 'SIGKILL');
+    else proc.kill('SIGKILL');
     throw new Error(`${opts.script} did not start: ${(err as Error).message}\n${tail}`);
   }
   const readyMs = performance.now() - started;
@@ -102,8 +109,16 @@ export async function startChild(opts: {
     exited,
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-      proc.kill(signal);
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      const kill = (s: NodeJS.Signals) => {
+        try {
+          if (group) process.kill(-proc.pid!, s);
+          else proc.kill(s);
+        } catch {
+          // Already gone.
+        }
+      };
+      kill(signal);
+      const timer = setTimeout(() => kill('SIGKILL'), 15_000);
       const code = await exited;
       clearTimeout(timer);
       return code;

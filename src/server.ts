@@ -3,7 +3,6 @@
  * app, listens, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests,
  * close the database). Start problems print one line and exit non-zero.
  */
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, productionProblem } from './config/index.js';
@@ -49,9 +48,12 @@ async function main() {
   }
 
   const db = await openDatabase(config, (err) => logger.warn({ err }, 'database connection lost'));
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
-    : undefined;
+  // Loaded only when configured (ioredis costs ~65 ms of start time).
+  const Redis = config.redisUrl ? (await import('ioredis')).Redis : undefined;
+  const redis =
+    config.redisUrl && Redis
+      ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
+      : undefined;
   redis?.on('error', (err) =>
     logger.warn({ err }, 'redis error (rate limits fall back to allowing requests)'),
   );

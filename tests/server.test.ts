@@ -13,7 +13,7 @@ interface Run {
   stderr: string;
 }
 
-/** Starts `src/server.ts` as `npm start` does, with a clean environment. */
+/** Starts `src/server.ts` (as `npm run dev`; `npm start` runs the same code compiled), with a clean environment. */
 function startServer(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT_DIR,

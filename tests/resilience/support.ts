@@ -1,6 +1,6 @@
 /**
  * Support for the resilience suite: a fresh PostgreSQL database with the schema and a coordinator, the lean
- * fake Bot API (bench/fake-telegram.ts, keeping texts), service processes (`src/server.ts` as `npm start`)
+ * fake Bot API (bench/fake-telegram.ts, keeping texts), service processes (`src/server.ts` as `npm run dev`)
  * pointed at them, and simulated Telegram users that redeliver an update until it is answered 200, the way
  * Telegram does after a 5xx or a dropped connection.
  */

@@ -2,7 +2,7 @@
  * The shape of a Telegram update this channel accepts, validated with ajv before anything else looks at
  * it. Only the fields the channel reads are constrained; Telegram adds fields over time, so others pass.
  */
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
 const id = { type: 'integer', minimum: -(2 ** 53 - 1), maximum: 2 ** 53 - 1 };
 const user = {
@@ -71,8 +71,12 @@ const schema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validate = ajv.compile(schema);
+// Compiled on the first update, not when the module loads (start time).
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema);
+  return compiled;
+}
 
 function describe(err: ErrorObject): string {
   const where = err.instancePath || '/';
@@ -82,6 +86,7 @@ function describe(err: ErrorObject): string {
 
 /** Checks an update; returns the reason it is refused (names the field and rule, never a value). */
 export function updateProblem(body: unknown): string | undefined {
+  const validate = validator();
   if (validate(body)) return undefined;
   const first = validate.errors?.[0];
   return first ? describe(first) : 'invalid update';
