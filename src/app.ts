@@ -71,6 +71,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     trustProxy: config.server.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // One line per request ("request completed", below) instead of Fastify's two: half the log writes.
+    disableRequestLogging: true,
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false, useDefaults: true },
     },
@@ -126,6 +128,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
         status_code: String(reply.statusCode),
       },
       reply.elapsedTime / 1000,
+    );
+    request.log.info(
+      { req: request, res: reply, responseTime: Math.round(reply.elapsedTime * 10) / 10 },
+      'request completed',
     );
   });
 

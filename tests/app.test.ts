@@ -37,6 +37,20 @@ describe('app foundation', () => {
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('logs one line per request: the route pattern, the status and the time, never the query', async () => {
+    const before = t.logs.lines.length;
+    const res = await t.app.inject({ method: 'GET', url: '/healthz?who=SECRET-MARKER-LOG' });
+    const lines = t.logs.lines
+      .slice(before)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.reqId === res.headers['x-request-id']);
+    expect(lines.map((l) => l.msg)).toEqual(['request completed']);
+    expect(lines[0]).toMatchObject({ level: 30, res: { statusCode: 200 } });
+    expect(typeof lines[0]?.responseTime).toBe('number');
+    expect(JSON.stringify(lines[0])).toContain('/healthz');
+    expect(t.logs.text).not.toContain('SECRET-MARKER-LOG');
+  });
+
   it('exposes Prometheus metrics with HTTP durations by route and the service counters', async () => {
     await t.app.inject({ method: 'GET', url: '/healthz' });
     const res = await t.app.inject({ method: 'GET', url: '/metrics' });
