@@ -10,6 +10,8 @@
  *
  * Run: npm run bench            (env: BENCH_ADMIN_URL, BENCH_SECONDS=20, BENCH_CONCURRENCY=64,
  *                                BENCH_LIVE=10000, BENCH_REPORTS=100000, BENCH_LOG_LEVEL=info,
+ *                                BENCH_RATES=100,200 (open-loop rates measured after the 500/s one),
+ *                                BENCH_NODE_ARGS='--flag ...' (extra node flags for the service),
  *                                BENCH_PROFILE=1 to write a --cpu-prof of the service to bench/profiles/,
  *                                BENCH_TSX=1 to run src/server.ts through tsx (`npm run dev`) instead of
  *                                the built dist/server.js (`npm start`, the Dockerfile; rebuilt first if stale),
@@ -115,8 +117,10 @@ async function main() {
     TELEGRAM_WEBHOOK_SECRET: BENCH_SECRET,
     TELEGRAM_API_ROOT: fake.root,
   };
-  const profileArgs =
-    env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'profiles')}`] : [];
+  const profileArgs = [
+    ...(env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'profiles')}`] : []),
+    ...(env.BENCH_NODE_ARGS ? env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : []),
+  ];
   const poster = new Poster(Math.max(256, CONCURRENCY * 2));
 
   if (ONLY.has('throughput') || ONLY.has('rate') || ONLY.has('live')) {
@@ -172,6 +176,18 @@ async function main() {
       out(
         `turn latency p50 ${ms(r.latency.p50)}  p95 ${ms(r.latency.p95)}  p99 ${ms(r.latency.p99)}  max ${ms(r.latency.max)}  — target p99 <= 50 ms: ${mark(r.latency.p99 <= 50)}`,
       );
+      out();
+      // Below saturation: the same open loop at lower rates shows the latency a turn costs when nobody queues.
+      for (const rate of (env.BENCH_RATES ?? '100,200')
+        .split(',')
+        .map(Number)
+        .filter((n) => n > 0)) {
+        const low = await fixedRate({ poster, base: svc.base, fake, rate, seconds: 10, newUserId });
+        results[`rate${rate}`] = low;
+        out(
+          `at ${rate} turns/s: achieved ${(low.turns / low.seconds).toFixed(0)}, ${low.errors} errors, p50 ${ms(low.latency.p50)}  p95 ${ms(low.latency.p95)}  p99 ${ms(low.latency.p99)}`,
+        );
+      }
       out();
     }
     await svc.stop();

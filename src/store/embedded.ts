@@ -3,12 +3,13 @@
  * single connection; its `transaction` holds it exclusively, so other queries wait their turn.
  */
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import type { Database, Queryable } from './db.js';
 
 /** Opens (and creates on first use) the embedded database in `dir`; in memory when `dir` is undefined. */
 export async function openEmbedded(dir?: string): Promise<Database> {
   if (dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Loaded only here: a service on PostgreSQL never loads the WebAssembly build (~8 MB, ~40 ms).
+  const { PGlite } = await import('@electric-sql/pglite');
   const db = dir ? new PGlite(dir) : new PGlite();
   await db.waitReady;
   const normalize = (rows: unknown[]) =>
