@@ -33,11 +33,13 @@ export interface TeamsChannelOptions {
 function lazyAdapter(settings: TeamsConfig): () => Promise<CloudAdapter> {
   let adapter: Promise<CloudAdapter> | undefined;
   return () => {
-    adapter ??= import('./adapter.js').then((m) => m.createAdapter(settings));
-    // A failed load (should not happen) is retried by the next request instead of failing them all.
-    adapter.catch(() => {
-      adapter = undefined;
-    });
+    if (!adapter) {
+      adapter = import('./adapter.js').then((m) => m.createAdapter(settings));
+      // A failed load (should not happen) is retried by the next request instead of failing them all.
+      adapter.catch(() => {
+        adapter = undefined;
+      });
+    }
     return adapter;
   };
 }
