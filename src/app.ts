@@ -17,7 +17,7 @@ import Fastify, {
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { teamsChannel } from './channels/teams/index.js';
-import { telegramChannel, telegramEnabled } from './channels/telegram/index.js';
+import { type TelegramPluginOptions, telegramChannel, telegramEnabled } from './channels/telegram/index.js';
 import type { AppConfig } from './config/index.js';
 import { inboxPlugin } from './inbox/index.js';
 import { createIntake, type Intake, inboxReadiness } from './intake/index.js';
@@ -40,6 +40,8 @@ export interface AppDeps {
   readinessChecks?: ReadinessCheck[];
   /** The intake pipeline (built from the config and master key when absent). */
   intake?: Intake;
+  /** Options of the Telegram channel (tests: flood limit, handler timeout); settings still come from env. */
+  telegram?: TelegramPluginOptions;
 }
 
 /** Services shared by the route plugins, available as `app.intake`. */
@@ -195,7 +197,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(healthRoutes);
   // Channel and inbox plugins (one line each; each plugin takes what it needs from app.intake).
   await app.register(inboxPlugin);
-  if (telegramEnabled()) await app.register(telegramChannel);
+  if (telegramEnabled()) await app.register(telegramChannel, deps.telegram ?? {});
   await app.register(teamsChannel);
   return app;
 }

@@ -26,6 +26,8 @@ export interface TelegramPluginOptions {
   telegram?: TelegramConfig;
   /** Per-user flood limit (default 30 updates per 10 s). */
   flood?: { max: number; windowMs: number };
+  /** How long the webhook waits for an update before answering 200 anyway (default 45 s; tests). */
+  handlerTimeoutMs?: number;
 }
 
 /** A telegraf bot on the configured API root (its own webhook-reply mode is off: the route does that). */
@@ -136,14 +138,22 @@ export const telegramChannel: FastifyPluginAsync<TelegramPluginOptions> = async 
         let call: WebhookCall | undefined;
         let timer: NodeJS.Timeout | undefined;
         try {
+          const handled = channel.handle(request.body as Update, true);
           call = await Promise.race([
-            channel.handle(request.body as Update, true),
+            handled,
             // Telegram gives up on an answer after about 60 s and redelivers: answer before that.
             new Promise<undefined>((resolve) => {
               timer = setTimeout(() => {
                 logger.warn('telegram update still running after the handler timeout');
+                // The response is gone: a press answered late is answered by a request instead.
+                handled.then(
+                  (late) => {
+                    if (late) bot.telegram.answerCbQuery(late.callback_query_id, late.text).catch(() => {});
+                  },
+                  () => {},
+                );
                 resolve(undefined);
-              }, HANDLER_TIMEOUT_MS);
+              }, options.handlerTimeoutMs ?? HANDLER_TIMEOUT_MS);
             }),
           ]);
         } catch (err) {

@@ -41,6 +41,8 @@ export interface FakeBotApi {
   undeletable: Set<number>;
   /** Updates served by getUpdates (polling). */
   pendingUpdates: unknown[];
+  /** Delays the answers to one method (a slow Bot API). */
+  slow: { method: string; ms: number } | undefined;
   /** Runs a method given back as a webhook's response body, as Telegram does (recorded like a call). */
   webhookReply(body: unknown): void;
   reset(): void;
@@ -69,6 +71,7 @@ export async function startFakeBotApi(
   const blocked = new Set<number>();
   const undeletable = new Set<number>();
   const pendingUpdates: unknown[] = [];
+  let slow: FakeBotApi['slow'];
   const nextId = (chatId: number) => {
     const n = (counters.get(chatId) ?? 0) + 1;
     counters.set(chatId, n);
@@ -166,13 +169,20 @@ export async function startFakeBotApi(
             return;
           }
         }
-        send(r.status, r.body);
+        if (slow && slow.method === method) setTimeout(() => send(r.status, r.body), slow.ms);
+        else send(r.status, r.body);
       })
       .catch(() => send(400, { ok: false, error_code: 400, description: 'Bad Request: unreadable body' }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
+    get slow() {
+      return slow;
+    },
+    set slow(value) {
+      slow = value;
+    },
     root: `http://127.0.0.1:${port}${prefix}`,
     token,
     calls,

@@ -4,6 +4,7 @@
  * the buttons the bot really sent.
  */
 import { vi } from 'vitest';
+import type { TelegramPluginOptions } from '../../../src/channels/telegram/index.js';
 import { createCoordinator } from '../../../src/coordinators/index.js';
 import type { Database } from '../../../src/store/index.js';
 import { buildTestApp, type TestApp } from '../../helper.js';
@@ -37,7 +38,9 @@ export interface UserOptions {
 
 let nextUserId = 9_100_000_000 + Math.floor(Math.random() * 1_000_000);
 
-export async function startHarness(options: { db?: Database; apiPrefix?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { db?: Database; apiPrefix?: string; telegram?: TelegramPluginOptions } = {},
+): Promise<Harness> {
   const fake = await startFakeBotApi(options.apiPrefix ? { prefix: options.apiPrefix } : {});
   vi.stubEnv('TELEGRAM_BOT_TOKEN', fake.token);
   vi.stubEnv('TELEGRAM_WEBHOOK_SECRET', DANGEROUS_TEST_ONLY_SECRET);
@@ -45,7 +48,10 @@ export async function startHarness(options: { db?: Database; apiPrefix?: string 
   vi.stubEnv('TELEGRAM_MODE', '');
   let t: TestApp;
   try {
-    t = await buildTestApp(options.db ? { db: options.db } : {});
+    t = await buildTestApp({
+      ...(options.db ? { db: options.db } : {}),
+      ...(options.telegram ? { deps: { telegram: options.telegram } } : {}),
+    });
   } finally {
     vi.unstubAllEnvs();
   }
