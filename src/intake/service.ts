@@ -39,7 +39,8 @@ import type { FlowRegistry } from '../flows/index.js';
 import type { Metrics } from '../metrics.js';
 import {
   appendChannelUpdate,
-  beginTurn,
+  beginTurnFresh,
+  beginTurnSql,
   type Database,
   deleteConversation,
   deletePendingReplies,
@@ -234,15 +235,14 @@ export class IntakeService {
   async handleTurn(input: InboundTurn): Promise<TurnOutcome> {
     const { db, keyring, config, logger, metrics } = this.deps;
     const hashes = this.userHashes(input.channel, input.platformUserId);
-    const outcome = await db.transaction(async (tx): Promise<TurnOutcome> => {
-      const eventHash =
-        input.eventId === undefined ? undefined : this.eventHash(input.channel, input.eventId);
-      // The lock and the event's deduplication in one round trip; the read comes after the lock.
-      const fresh = await beginTurn(
-        tx,
-        hashes[0]!,
-        eventHash === undefined ? undefined : { channel: input.channel, eventHash },
-      );
+    const eventHash = input.eventId === undefined ? undefined : this.eventHash(input.channel, input.eventId);
+    // BEGIN, the lock and the event's deduplication in one round trip; the read comes after the lock.
+    const begin = beginTurnSql(
+      hashes[0]!,
+      eventHash === undefined ? undefined : { channel: input.channel, eventHash },
+    );
+    const outcome = await db.transactionFrom(begin, async (tx, begun): Promise<TurnOutcome> => {
+      const fresh = beginTurnFresh(begun);
       if (eventHash !== undefined) {
         if (!fresh) {
           // A redelivery. If the replies of the first delivery were never confirmed sent (the instance died

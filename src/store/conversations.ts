@@ -42,6 +42,34 @@ export async function beginTurn(
   return (r.rows[0]?.fresh ?? 0) > 0;
 }
 
+// Only hex hashes and channel names are inlined: no quote, no backslash can reach the SQL text.
+const SAFE_LITERAL = /^[A-Za-z0-9:_-]{1,128}$/;
+
+function literal(value: string): string {
+  if (!SAFE_LITERAL.test(value)) throw new Error('beginTurnSql: refused a value that is not a plain literal');
+  return `'${value}'`;
+}
+
+/**
+ * `beginTurn` as SQL text without parameters, for `Database.transactionFrom` (sent with `BEGIN` in one round
+ * trip). Its values are inlined after a strict check: hex hashes and channel names only, anything else throws.
+ * Read the answer with `beginTurnFresh`.
+ */
+export function beginTurnSql(userHash: string, event?: { channel: string; eventHash: string }): string {
+  const lock = `pg_advisory_xact_lock(hashtext(${literal(userHash)}))`;
+  if (!event) return `SELECT ${lock} AS locked, 1 AS fresh`;
+  return `WITH e AS (
+       INSERT INTO processed_events (channel, event_hash) VALUES (${literal(event.channel)}, ${literal(event.eventHash)})
+       ON CONFLICT (channel, event_hash) DO NOTHING RETURNING 1
+     )
+     SELECT ${lock} AS locked, (SELECT count(*) FROM e)::int AS fresh`;
+}
+
+/** Whether the event of a `beginTurnSql` statement was new (true when there was no event). */
+export function beginTurnFresh(rows: Record<string, unknown>[]): boolean {
+  return Number(rows[0]?.fresh ?? 0) > 0;
+}
+
 /** Takes the per-conversation lock for the rest of the transaction (see `beginTurn`). */
 export async function lockConversation(tx: Queryable, userHash: string): Promise<void> {
   await beginTurn(tx, userHash);

@@ -19,6 +19,15 @@ export interface Database extends Queryable {
   exec(sql: string): Promise<void>;
   /** Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /**
+   * Like `transaction`, with a first statement that travels with `BEGIN` in one round trip (PostgreSQL: one
+   * simple-protocol query); `fn` gets its rows. `firstSql` takes no parameters: every value in it must be a
+   * literal the caller has checked (see `beginTurnSql`).
+   */
+  transactionFrom<T>(
+    firstSql: string,
+    fn: (tx: Transaction, firstRows: Record<string, unknown>[]) => Promise<T>,
+  ): Promise<T>;
   /** Cheap reachability check; rejects when the database cannot answer within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;

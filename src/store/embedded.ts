@@ -3,7 +3,8 @@
  * single connection; its `transaction` holds it exclusively, so other queries wait their turn.
  */
 import { mkdirSync } from 'node:fs';
-import type { Database, Queryable } from './db.js';
+import type { PGlite as PGliteInstance } from '@electric-sql/pglite';
+import type { Database, Queryable, Transaction } from './db.js';
 
 /** Opens (and creates on first use) the embedded database in `dir`; in memory when `dir` is undefined. */
 export async function openEmbedded(dir?: string): Promise<Database> {
@@ -19,6 +20,16 @@ export async function openEmbedded(dir?: string): Promise<Database> {
       for (const k of Object.keys(r)) if (typeof r[k] === 'bigint') r[k] = Number(r[k]);
       return r;
     });
+  type PgliteTx = Parameters<Parameters<PGliteInstance['transaction']>[0]>[0];
+  const wrap = (tx: PgliteTx): Transaction => ({
+    query: async (sql, params) => {
+      const r = await tx.query(sql, params as unknown[]);
+      return { rows: normalize(r.rows) as never[] };
+    },
+    exec: async (sql) => {
+      await tx.exec(sql);
+    },
+  });
   const query: Queryable['query'] = async (sql, params) => {
     const r = await db.query(sql, params as unknown[]);
     return { rows: normalize(r.rows) as never[] };
@@ -30,17 +41,14 @@ export async function openEmbedded(dir?: string): Promise<Database> {
       await db.exec(sql);
     },
     async transaction(fn) {
-      return db.transaction(async (tx) =>
-        fn({
-          query: async (sql, params) => {
-            const r = await tx.query(sql, params as unknown[]);
-            return { rows: normalize(r.rows) as never[] };
-          },
-          exec: async (sql) => {
-            await tx.exec(sql);
-          },
-        }),
-      );
+      return db.transaction(async (tx) => fn(wrap(tx)));
+    },
+    async transactionFrom(firstSql, fn) {
+      // One process, no round trip to save: the first statement simply runs first.
+      return db.transaction(async (tx) => {
+        const first = await tx.query(firstSql);
+        return fn(wrap(tx), normalize(first.rows) as Record<string, unknown>[]);
+      });
     },
     async ping() {
       await query('SELECT 1');

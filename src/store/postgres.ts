@@ -59,45 +59,11 @@ export function openPostgres(options: PostgresOptions): Database {
     async exec(sql) {
       await query(sql);
     },
-    async transaction(fn) {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        return wrapError(err);
-      }
-      let broken = false;
-      // A checked-out client whose connection dies emits 'error'; unhandled, that would kill the process.
-      // The query in flight rejects anyway: mark the client broken so the pool discards it.
-      const onError = () => {
-        broken = true;
-      };
-      client.on('error', onError);
-      try {
-        await client.query('BEGIN');
-        const tx: Transaction = {
-          query: async (sql, params) => {
-            const r = await client.query(sql, params as unknown[]);
-            return { rows: r.rows };
-          },
-          exec: async (sql) => {
-            await client.query(sql);
-          },
-        };
-        const result = await fn(tx);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true;
-        }
-        return wrapError(err);
-      } finally {
-        client.off('error', onError);
-        client.release(broken);
-      }
+    transaction(fn) {
+      return run('BEGIN', (tx) => fn(tx));
+    },
+    transactionFrom(firstSql, fn) {
+      return run(`BEGIN;\n${firstSql}`, fn);
     },
     async ping(timeoutMs = 2000) {
       await withTimeout(query('SELECT 1'), timeoutMs);
@@ -106,4 +72,51 @@ export function openPostgres(options: PostgresOptions): Database {
       await pool.end();
     },
   };
+
+  /** Runs `begin` (BEGIN, maybe with a first statement) then `fn`, and commits; rolls back on a throw. */
+  async function run<T>(
+    begin: string,
+    fn: (tx: Transaction, firstRows: Record<string, unknown>[]) => Promise<T>,
+  ): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      return wrapError(err);
+    }
+    let broken = false;
+    // A checked-out client whose connection dies emits 'error'; unhandled, that would kill the process.
+    // The query in flight rejects anyway: mark the client broken so the pool discards it.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
+    try {
+      // Several statements in one simple query answer an array of results: the last is the first statement's.
+      const begun = (await client.query(begin)) as unknown as pg.QueryResult | pg.QueryResult[];
+      const firstRows = Array.isArray(begun) ? (begun[begun.length - 1]?.rows ?? []) : [];
+      const tx: Transaction = {
+        query: async (sql, params) => {
+          const r = await client.query(sql, params as unknown[]);
+          return { rows: r.rows };
+        },
+        exec: async (sql) => {
+          await client.query(sql);
+        },
+      };
+      const result = await fn(tx, firstRows);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      return wrapError(err);
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
 }

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appendChannelUpdate,
   beginTurn,
+  beginTurnFresh,
+  beginTurnSql,
   type Database,
   findConversation,
   MAX_CHANNEL_UPDATES,
@@ -51,6 +53,42 @@ for (const backend of backends()) {
         await db.transaction((tx) => beginTurn(tx, 'u1', { channel: 'telegram', eventHash: 'ev-2' })),
       ).toBe(true);
       expect(await db.transaction((tx) => beginTurn(tx, 'u1'))).toBe(true);
+    });
+
+    it('sends BEGIN, the lock and the deduplication together; refuses a value that is not a plain literal', async () => {
+      const event = { channel: 'telegram', eventHash: 'abc123' };
+      const first = await db.transactionFrom(beginTurnSql('u9', event), async (_tx, rows) =>
+        beginTurnFresh(rows),
+      );
+      expect(first).toBe(true);
+      const again = await db.transactionFrom(beginTurnSql('u9', event), async (_tx, rows) =>
+        beginTurnFresh(rows),
+      );
+      expect(again).toBe(false);
+      // Rolled back with the turn: a failed turn leaves its event unrecorded.
+      await expect(
+        db.transactionFrom(beginTurnSql('u9', { channel: 'telegram', eventHash: 'def456' }), async () => {
+          throw new Error('turn failed');
+        }),
+      ).rejects.toThrow('turn failed');
+      expect(
+        await db.transactionFrom(
+          beginTurnSql('u9', { channel: 'telegram', eventHash: 'def456' }),
+          async (_tx, rows) => beginTurnFresh(rows),
+        ),
+      ).toBe(true);
+      // The transaction is a real one: what the function writes is committed with the first statement.
+      await db.transactionFrom(beginTurnSql('u9'), async (tx, rows) => {
+        expect(beginTurnFresh(rows)).toBe(true);
+        await saveConversation(tx, row('u9', 'in-tx'));
+      });
+      expect(text((await findConversation(db, ['u9']))!.state)).toBe('in-tx');
+      for (const bad of ["x'; DROP TABLE conversations; --", 'a\\b', '', 'é', 'x'.repeat(129)]) {
+        expect(() => beginTurnSql(bad)).toThrow('not a plain literal');
+        expect(() => beginTurnSql('u9', { channel: 'telegram', eventHash: bad })).toThrow(
+          'not a plain literal',
+        );
+      }
     });
 
     it('writes the outbox entry with the state, and the write empties the recorded updates', async () => {

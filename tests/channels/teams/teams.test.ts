@@ -303,6 +303,7 @@ describe('Teams channel with the database down', () => {
       query: () => Promise.reject(new DatabaseUnavailableError()),
       exec: () => Promise.reject(new DatabaseUnavailableError()),
       transaction: () => Promise.reject(new DatabaseUnavailableError()),
+      transactionFrom: () => Promise.reject(new DatabaseUnavailableError()),
       ping: () => Promise.reject(new DatabaseUnavailableError()),
       close: () => Promise.resolve(),
     };
