@@ -261,9 +261,7 @@ export class IntakeService {
       let stored: StoredConversation | undefined;
       if (row) {
         try {
-          stored = JSON.parse(openState(keyring.all, input.channel, input.platformUserId, row.state).json);
-          const c = this.foldUpdates(input.channel, input.platformUserId, stored?.c, row.channel_updates);
-          if (stored && c) stored.c = c;
+          stored = this.openStored(input.channel, input.platformUserId, row);
         } catch (err) {
           // A state we cannot open (key lost, tampered row) is discarded; the user starts over.
           logger.warn({ err, channel: input.channel }, 'conversation state could not be opened; discarded');
@@ -426,23 +424,25 @@ export class IntakeService {
     const row = await findConversation(this.deps.db, this.userHashes(channel, platformUserId));
     if (!row) return undefined;
     try {
-      const stored = JSON.parse(openState(this.deps.keyring.all, channel, platformUserId, row.state).json);
-      return this.foldUpdates(channel, platformUserId, (stored as StoredConversation).c, row.channel_updates);
+      return this.openStored(channel, platformUserId, row).c;
     } catch {
       return undefined;
     }
   }
 
-  /** Folds the recorded channel updates into the channel's data; one that cannot be opened is skipped. */
-  private foldUpdates(
+  /**
+   * Opens a stored conversation (throws when the state cannot be opened) with the channel updates recorded
+   * since it was written folded into its channel data; an update that cannot be opened is skipped.
+   */
+  private openStored(
     channel: string,
     platformUserId: string,
-    data: ChannelData | undefined,
-    updates: Uint8Array[],
-  ): ChannelData | undefined {
+    row: { state: Uint8Array; channel_updates: Uint8Array[] },
+  ): StoredConversation {
+    const stored = JSON.parse(openState(this.deps.keyring.all, channel, platformUserId, row.state).json);
     const merge = this.mergers.get(channel) ?? shallowMerge;
-    let out = data;
-    for (const sealed of updates) {
+    let out: ChannelData | undefined = stored.c;
+    for (const sealed of row.channel_updates) {
       try {
         const change = JSON.parse(
           openState(this.deps.keyring.all, `${channel}:data`, platformUserId, sealed).json,
@@ -452,7 +452,7 @@ export class IntakeService {
         // Sealed under a key no longer held: the change is lost (at worst /effacer deletes fewer messages).
       }
     }
-    return out;
+    return out === undefined ? stored : { ...stored, c: out };
   }
 
   /** Forgets a conversation and its unsent replies (user blocked the bot, quick exit from outside a turn). */

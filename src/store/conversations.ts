@@ -1,5 +1,12 @@
 /** Conversation rows: an encrypted state found by the keyed hash of the platform user. */
 import type { Queryable } from './db.js';
+import {
+  DELETE_PENDING,
+  deletePendingReplies,
+  INSERT_PENDING,
+  type PendingRow,
+  pendingParams,
+} from './outbox.js';
 
 export interface ConversationRow {
   user_hash: string;
@@ -13,35 +20,6 @@ export interface ConversationRow {
 
 const bytes = (v: unknown) => (v instanceof Uint8Array ? v : new Uint8Array(v as ArrayLike<number>));
 
-/**
- * Takes the per-conversation lock for the rest of the transaction: two turns of one user are processed one
- * after the other, even on two instances. (hashtext collisions only make two users wait for each other.)
- * With an event hash, also records the event as processed in the same statement (one round trip) and
- * returns whether it is new; without one, returns true.
- *
- * The conversation must be read by a later statement: under READ COMMITTED a statement's snapshot is taken
- * when it starts, before the lock is granted, so a read in this statement could miss the turn it waited for.
- */
-export async function beginTurn(
-  tx: Queryable,
-  userHash: string,
-  event?: { channel: string; eventHash: string },
-): Promise<boolean> {
-  if (!event) {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [userHash]);
-    return true;
-  }
-  const r = await tx.query<{ fresh: number }>(
-    `WITH e AS (
-       INSERT INTO processed_events (channel, event_hash) VALUES ($2, $3)
-       ON CONFLICT (channel, event_hash) DO NOTHING RETURNING 1
-     )
-     SELECT pg_advisory_xact_lock(hashtext($1)) AS locked, (SELECT count(*) FROM e)::int AS fresh`,
-    [userHash, event.channel, event.eventHash],
-  );
-  return (r.rows[0]?.fresh ?? 0) > 0;
-}
-
 // Only hex hashes and channel names are inlined: no quote, no backslash can reach the SQL text.
 const SAFE_LITERAL = /^[A-Za-z0-9:_-]{1,128}$/;
 
@@ -51,9 +29,15 @@ function literal(value: string): string {
 }
 
 /**
- * `beginTurn` as SQL text without parameters, for `Database.transactionFrom` (sent with `BEGIN` in one round
- * trip). Its values are inlined after a strict check: hex hashes and channel names only, anything else throws.
- * Read the answer with `beginTurnFresh`.
+ * The first statement of a turn, sent with `BEGIN` in one round trip (`Database.transactionFrom`): takes the
+ * per-conversation lock for the rest of the transaction (two turns of one user run one after the other, even
+ * on two instances; hashtext collisions only make two users wait for each other) and, with an event, records
+ * it as processed. Read whether the event was new with `beginTurnFresh`.
+ *
+ * Without parameters: its values are inlined after a strict check (hex hashes and channel names only,
+ * anything else throws). The conversation must be read by a later statement: under READ COMMITTED a
+ * statement's snapshot is taken when it starts, before the lock is granted, so a read in this statement
+ * could miss the turn it waited for.
  */
 export function beginTurnSql(userHash: string, event?: { channel: string; eventHash: string }): string {
   const lock = `pg_advisory_xact_lock(hashtext(${literal(userHash)}))`;
@@ -68,11 +52,6 @@ export function beginTurnSql(userHash: string, event?: { channel: string; eventH
 /** Whether the event of a `beginTurnSql` statement was new (true when there was no event). */
 export function beginTurnFresh(rows: Record<string, unknown>[]): boolean {
   return Number(rows[0]?.fresh ?? 0) > 0;
-}
-
-/** Takes the per-conversation lock for the rest of the transaction (see `beginTurn`). */
-export async function lockConversation(tx: Queryable, userHash: string): Promise<void> {
-  await beginTurn(tx, userHash);
 }
 
 function normalize(row: ConversationRow | undefined): ConversationRow | undefined {
@@ -101,14 +80,6 @@ export async function findConversation(
   return normalize(r.rows[0]);
 }
 
-/** A turn's sealed replies to keep until the channel confirms it sent them (see store/outbox.ts). */
-export interface PendingRow {
-  channel: string;
-  eventHash: string;
-  userHash: string;
-  sealed: Uint8Array;
-}
-
 /**
  * Writes the conversation's new sealed state (the recorded channel updates are folded into it, so the list
  * is emptied) and, in the same statement, the turn's outbox entry if any.
@@ -121,11 +92,8 @@ export async function saveConversation(
   const params: unknown[] = [row.userHash, row.channel, row.state, row.keyFingerprint, row.expiresAt];
   let outbox = '';
   if (pending) {
-    params.push(pending.channel, pending.eventHash, pending.userHash, pending.sealed);
-    outbox = `WITH o AS (
-       INSERT INTO pending_replies (channel, event_hash, user_hash, sealed) VALUES ($6, $7, $8, $9)
-       ON CONFLICT (channel, event_hash) DO NOTHING
-     )
+    params.push(...pendingParams(pending));
+    outbox = `WITH o AS (${INSERT_PENDING(6)})
      `;
   }
   await tx.query(
@@ -152,21 +120,17 @@ export async function appendChannelUpdate(
   sealed: Uint8Array | undefined,
   delivered?: { channel: string; eventHash: string },
 ): Promise<void> {
-  if (sealed && delivered) {
-    await db.query(
-      `WITH d AS (DELETE FROM pending_replies WHERE channel = $3 AND event_hash = $4)
-       UPDATE conversations SET channel_updates = array_append(channel_updates, $2::bytea)
-        WHERE user_hash = ANY($1::text[]) AND cardinality(channel_updates) < ${MAX_CHANNEL_UPDATES}`,
-      [userHashes, sealed, delivered.channel, delivered.eventHash],
-    );
-  } else if (sealed) {
-    await db.query(
-      `UPDATE conversations SET channel_updates = array_append(channel_updates, $2::bytea)
-        WHERE user_hash = ANY($1::text[]) AND cardinality(channel_updates) < ${MAX_CHANNEL_UPDATES}`,
-      [userHashes, sealed],
-    );
-  } else if (delivered) {
-    await db.query('DELETE FROM pending_replies WHERE channel = $1 AND event_hash = $2', [
+  if (!sealed) {
+    if (delivered) await deletePendingReplies(db, delivered.channel, delivered.eventHash);
+    return;
+  }
+  const append = `UPDATE conversations SET channel_updates = array_append(channel_updates, $2::bytea)
+        WHERE user_hash = ANY($1::text[]) AND cardinality(channel_updates) < ${MAX_CHANNEL_UPDATES}`;
+  if (!delivered) await db.query(append, [userHashes, sealed]);
+  else {
+    await db.query(`WITH d AS (${DELETE_PENDING(3)}) ${append}`, [
+      userHashes,
+      sealed,
       delivered.channel,
       delivered.eventHash,
     ]);

@@ -1,15 +1,33 @@
 /** The outbox of sent-but-unconfirmed replies (see migration 0005). */
 import type { Queryable } from './db.js';
 
-export async function insertPendingReplies(
-  tx: Queryable,
-  row: { channel: string; eventHash: string; userHash: string; sealed: Uint8Array },
-): Promise<void> {
-  await tx.query(
-    `INSERT INTO pending_replies (channel, event_hash, user_hash, sealed) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (channel, event_hash) DO NOTHING`,
-    [row.channel, row.eventHash, row.userHash, row.sealed],
-  );
+/** A turn's sealed replies, kept until the channel confirms it sent them. */
+export interface PendingRow {
+  channel: string;
+  eventHash: string;
+  userHash: string;
+  sealed: Uint8Array;
+}
+
+/** The outbox insert with its parameters numbered from `first` (also used inside a CTE). */
+export const INSERT_PENDING = (first: number) =>
+  `INSERT INTO pending_replies (channel, event_hash, user_hash, sealed)
+     VALUES ($${first}, $${first + 1}, $${first + 2}, $${first + 3})
+     ON CONFLICT (channel, event_hash) DO NOTHING`;
+
+export const pendingParams = (row: PendingRow): unknown[] => [
+  row.channel,
+  row.eventHash,
+  row.userHash,
+  row.sealed,
+];
+
+/** The confirmation of one event's replies, parameters (channel, event hash) numbered from `first`. */
+export const DELETE_PENDING = (first: number) =>
+  `DELETE FROM pending_replies WHERE channel = $${first} AND event_hash = $${first + 1}`;
+
+export async function insertPendingReplies(tx: Queryable, row: PendingRow): Promise<void> {
+  await tx.query(INSERT_PENDING(1), pendingParams(row));
 }
 
 export async function findPendingReplies(
@@ -26,7 +44,7 @@ export async function findPendingReplies(
 }
 
 export async function deletePendingReplies(tx: Queryable, channel: string, eventHash: string): Promise<void> {
-  await tx.query('DELETE FROM pending_replies WHERE channel = $1 AND event_hash = $2', [channel, eventHash]);
+  await tx.query(DELETE_PENDING(1), [channel, eventHash]);
 }
 
 export async function deletePendingRepliesOf(tx: Queryable, userHashes: string[]): Promise<void> {

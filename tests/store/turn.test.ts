@@ -1,12 +1,11 @@
 /**
- * The turn's statements (src/store/conversations.ts): lock and deduplication in one round trip, the read
+ * The turn's statements (src/store/conversations.ts): BEGIN, lock and deduplication in one round trip, the read
  * after it, the outbox riding on the state's write, and channel updates appended without the lock but never
  * lost to a turn in progress.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appendChannelUpdate,
-  beginTurn,
   beginTurnFresh,
   beginTurnSql,
   type Database,
@@ -39,23 +38,7 @@ for (const backend of backends()) {
       await cleanup?.();
     });
 
-    it('records an event once: a redelivery is not fresh, a failed turn leaves it unrecorded', async () => {
-      const event = { channel: 'telegram', eventHash: 'ev-1' };
-      expect(await db.transaction((tx) => beginTurn(tx, 'u1', event))).toBe(true);
-      expect(await db.transaction((tx) => beginTurn(tx, 'u1', event))).toBe(false);
-      await expect(
-        db.transaction(async (tx) => {
-          expect(await beginTurn(tx, 'u1', { channel: 'telegram', eventHash: 'ev-2' })).toBe(true);
-          throw new Error('turn failed');
-        }),
-      ).rejects.toThrow('turn failed');
-      expect(
-        await db.transaction((tx) => beginTurn(tx, 'u1', { channel: 'telegram', eventHash: 'ev-2' })),
-      ).toBe(true);
-      expect(await db.transaction((tx) => beginTurn(tx, 'u1'))).toBe(true);
-    });
-
-    it('sends BEGIN, the lock and the deduplication together; refuses a value that is not a plain literal', async () => {
+    it('records an event once with BEGIN and the lock: a redelivery is not fresh, a failed turn leaves it unrecorded; refuses a value that is not a plain literal', async () => {
       const event = { channel: 'telegram', eventHash: 'abc123' };
       const first = await db.transactionFrom(beginTurnSql('u9', event), async (_tx, rows) =>
         beginTurnFresh(rows),
@@ -67,9 +50,13 @@ for (const backend of backends()) {
       expect(again).toBe(false);
       // Rolled back with the turn: a failed turn leaves its event unrecorded.
       await expect(
-        db.transactionFrom(beginTurnSql('u9', { channel: 'telegram', eventHash: 'def456' }), async () => {
-          throw new Error('turn failed');
-        }),
+        db.transactionFrom(
+          beginTurnSql('u9', { channel: 'telegram', eventHash: 'def456' }),
+          async (_tx, rows) => {
+            expect(beginTurnFresh(rows)).toBe(true);
+            throw new Error('turn failed');
+          },
+        ),
       ).rejects.toThrow('turn failed');
       expect(
         await db.transactionFrom(
@@ -122,8 +109,7 @@ for (const backend of backends()) {
     it('an update appended while a turn is in progress lands after the turn, never overwritten', async () => {
       await db.transaction((tx) => saveConversation(tx, row('u3', 'before')));
       let appended: Promise<void> | undefined;
-      await db.transaction(async (tx) => {
-        await beginTurn(tx, 'u3');
+      await db.transactionFrom(beginTurnSql('u3'), async (tx) => {
         const found = await findConversation(tx, ['u3'], true);
         expect(found?.channel_updates).toEqual([]);
         // The channel records the ids of messages sent for an earlier turn, from another connection.

@@ -128,14 +128,16 @@ function reason(errors: ErrorObject[] | null | undefined, root: string): string 
 export function checkActivity(
   body: unknown,
 ): { ok: true; activity: InboundActivity } | { ok: false; reason: string } {
-  if (validators().activity(body)) return { ok: true, activity: body as unknown as InboundActivity };
-  return { ok: false, reason: reason(validators().activity.errors, 'activity') };
+  const validate = validators().activity;
+  if (validate(body)) return { ok: true, activity: body as unknown as InboundActivity };
+  return { ok: false, reason: reason(validate.errors, 'activity') };
 }
 
 /** Checks a card submission; returns it typed, or the reason it was refused. */
 export function checkSubmit(
   value: unknown,
 ): { ok: true; submit: CardSubmit } | { ok: false; reason: string } {
-  if (validators().submit(value)) return { ok: true, submit: value as CardSubmit };
-  return { ok: false, reason: reason(validators().submit.errors, 'activity.value') };
+  const validate = validators().submit;
+  if (validate(value)) return { ok: true, submit: value as CardSubmit };
+  return { ok: false, reason: reason(validate.errors, 'activity.value') };
 }

@@ -107,7 +107,7 @@ const START = /^\/start(?:@\w+)?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$/;
 export class TelegramChannel {
   private readonly flood: WindowLimiter;
   private readonly floodNoticeUntil = new Map<string, number>();
-  private readonly chats = new Map<number, Promise<void>>();
+  private readonly chats = new Map<number, Promise<unknown>>();
   private readonly recent = new Set<number>();
   private readonly now: () => number;
 
@@ -150,7 +150,7 @@ export class TelegramChannel {
   private inChatOrder<T>(chatId: number, fn: () => Promise<T>): Promise<T> {
     const previous = this.chats.get(chatId) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(fn);
-    this.chats.set(chatId, next as Promise<unknown> as Promise<void>);
+    this.chats.set(chatId, next);
     const cleanup = () => {
       if (this.chats.get(chatId) === next) this.chats.delete(chatId);
     };

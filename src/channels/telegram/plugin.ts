@@ -139,23 +139,20 @@ export const telegramChannel: FastifyPluginAsync<TelegramPluginOptions> = async 
         let timer: NodeJS.Timeout | undefined;
         try {
           const handled = channel.handle(request.body as Update, true);
-          call = await Promise.race([
-            handled,
-            // Telegram gives up on an answer after about 60 s and redelivers: answer before that.
-            new Promise<undefined>((resolve) => {
-              timer = setTimeout(() => {
-                logger.warn('telegram update still running after the handler timeout');
-                // The response is gone: a press answered late is answered by a request instead.
-                handled.then(
-                  (late) => {
-                    if (late) bot.telegram.answerCbQuery(late.callback_query_id, late.text).catch(() => {});
-                  },
-                  () => {},
-                );
-                resolve(undefined);
-              }, options.handlerTimeoutMs ?? HANDLER_TIMEOUT_MS);
-            }),
-          ]);
+          // Telegram gives up on an answer after about 60 s and redelivers: answer before that.
+          const timedOut = new Promise<'timeout'>((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), options.handlerTimeoutMs ?? HANDLER_TIMEOUT_MS);
+          });
+          const first = await Promise.race([handled, timedOut]);
+          if (first !== 'timeout') call = first;
+          else {
+            logger.warn('telegram update still running after the handler timeout');
+            // The response is gone: a press answered late is answered by a request instead.
+            handled.then(
+              (late) => late && bot.telegram.answerCbQuery(late.callback_query_id, late.text).catch(() => {}),
+              failed,
+            );
+          }
         } catch (err) {
           // The database is down: answer 503 so Telegram redelivers later.
           if (isUnavailable(err)) throw err;
