@@ -53,6 +53,12 @@ export const BUILTIN = {
 /** The `stepId` of the language picker shown by `/langue` without argument. */
 export const LANGUAGE_PICKER = '$lang';
 
+/**
+ * The `stepId` (and option id) of the "Effacer cette conversation" button shown at the end of a youth
+ * conversation. It works like `/effacer` at any time, even once the conversation is over (no state).
+ */
+export const ERASE_BUTTON = '$erase';
+
 /** Guard against `message` steps that loop on each other (the checker reports such cycles). */
 const MAX_AUTOMATIC_STEPS = 200;
 const MAX_SUMMARY_VALUE = 500;
@@ -263,6 +269,24 @@ function emergencyCard(ctx: Ctx): void {
   });
 }
 
+/**
+ * The text of an `end` step. A young person's conversation ends with the quick-exit button under it when the
+ * platform can delete messages: their phone may be read by someone else.
+ */
+function endStep(ctx: Ctx, text: string): void {
+  if (ctx.flow.kind !== 'youth' || !ctx.caps.deleteMessages) {
+    say(ctx, text);
+    return;
+  }
+  ctx.replies.push({
+    type: 'choices',
+    stepId: ERASE_BUTTON,
+    text: text || s(ctx).eraseOffer,
+    multi: false,
+    options: [{ id: ERASE_BUTTON, label: s(ctx).eraseButton }],
+  });
+}
+
 function raise(ctx: Ctx, level: Urgency): void {
   const before = ctx.st.urgency;
   ctx.st.urgency = maxUrgency(before, level);
@@ -294,7 +318,7 @@ function enter(ctx: Ctx, id: string | undefined): void {
         target = resolveNext(next.next, ctx.st.answers);
         continue;
       case 'end':
-        say(ctx, tr(ctx, next.text));
+        endStep(ctx, tr(ctx, next.text));
         end(ctx, 'completed', 'forget');
         return;
       case 'submit':
@@ -714,6 +738,11 @@ function setLanguage(ctx: Ctx, lang: Lang | undefined): void {
 }
 
 function onChoice(ctx: Ctx, stepId: string, optionId: string): void {
+  if (stepId === ERASE_BUTTON && optionId === ERASE_BUTTON) {
+    // The quick-exit button of an ended conversation: the same as /effacer, with or without a state.
+    onCommand(ctx, { name: 'erase' });
+    return;
+  }
   if (stepId === LANGUAGE_PICKER) {
     setLanguage(
       ctx,

@@ -12,7 +12,15 @@ export {
   parseCommand,
 } from './commands.js';
 export { evaluate, maxUrgency, nextTargets, referencedSteps, resolveNext } from './conditions.js';
-export { BUILTIN, DEFAULT_IDLE_TIMEOUT_MS, LANGUAGE_PICKER, parisDay, parseDate, step } from './engine.js';
+export {
+  BUILTIN,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  ERASE_BUTTON,
+  LANGUAGE_PICKER,
+  parisDay,
+  parseDate,
+  step,
+} from './engine.js';
 export { ENGINE_VERSION, isValidState } from './state.js';
 export { type EngineStrings, type Register, registerOf, stringsFor } from './strings.js';
 export type * from './types.js';

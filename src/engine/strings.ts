@@ -72,6 +72,10 @@ export interface EngineStrings {
   resumed: string;
   restarted: string;
   erased: (canDeleteMessages: boolean) => string;
+  /** The quick-exit button under the last message of a youth conversation. */
+  eraseButton: string;
+  /** Shown with that button when the end step has no text of its own. */
+  eraseOffer: string;
   stopped: string;
   followUpUsage: string;
   submitting: string;
@@ -257,11 +261,17 @@ function french(r: Register): EngineStrings {
       'Reprenons là où vous vous étiez arrêté·e (écrivez /recommencer pour repartir de zéro).',
     ),
     restarted: v('C’est reparti depuis le début.', 'Reprenons depuis le début.'),
+    // Only what the service itself did: the channel adds what it could delete in the chat, and what not.
     erased: (canDeleteMessages) =>
       v(
-        `C’est effacé : ta conversation en cours n’existe plus chez nous.${canDeleteMessages ? ' Les messages de cette discussion vont aussi être supprimés.' : ' Pense à supprimer aussi cette discussion de ton téléphone.'}`,
-        `C’est effacé : votre conversation en cours n’existe plus chez nous.${canDeleteMessages ? ' Les messages de cette discussion vont aussi être supprimés.' : ' Vous pouvez aussi supprimer cette discussion de votre appareil.'}`,
+        `C’est fait : tes réponses en cours sont effacées de notre service. Un message déjà envoyé reste chez l’équipe.${canDeleteMessages ? '' : ' Pense à supprimer aussi cette discussion de ton téléphone.'}`,
+        `C’est fait : vos réponses en cours sont effacées de notre service. Une fiche déjà envoyée reste chez la coordination.${canDeleteMessages ? '' : ' Vous pouvez aussi supprimer cette discussion de votre appareil.'}`,
       ),
+    eraseButton: 'Effacer cette conversation',
+    eraseOffer: v(
+      'Si quelqu’un peut lire ton téléphone, efface cette conversation.',
+      'Vous pouvez effacer cette conversation.',
+    ),
     stopped: v(
       'Conversation arrêtée, rien n’a été envoyé. Tu peux revenir quand tu veux : écris un message pour recommencer.',
       'Conversation arrêtée, rien n’a été envoyé. Écrivez un message pour recommencer quand vous le souhaitez.',
@@ -277,7 +287,7 @@ function french(r: Register): EngineStrings {
     ),
     receiptText: (hasReceipt) =>
       v(
-        `C’est envoyé. Merci de nous avoir fait confiance.${hasReceipt ? ' Garde ton code secret en lieu sûr et ne le montre à personne : avec /suivi et ce code, tu pourras lire nos réponses. Tu peux ensuite effacer ces messages.' : ''}`,
+        `C’est envoyé. Merci de nous avoir fait confiance.${hasReceipt ? ' Note ton code secret avant d’effacer la conversation. Garde-le en lieu sûr et ne le montre à personne. Avec /suivi et ce code, tu liras nos réponses.' : ''}`,
         `Votre fiche est envoyée. Merci.${hasReceipt ? ' Conservez le code secret en lieu sûr : avec /suivi et ce code, vous pourrez lire les réponses de la coordination.' : ''}`,
       ),
     submitFailed: (reason) =>
@@ -380,7 +390,12 @@ function english(r: Register): EngineStrings {
     resumed: 'Let’s pick up where you left off (type /restart to start from scratch).',
     restarted: 'Starting again from the beginning.',
     erased: (canDeleteMessages) =>
-      `Done: your conversation in progress no longer exists on our side.${canDeleteMessages ? ' The messages of this chat will also be deleted.' : v(' Remember to delete this chat from your phone too.', ' You may also delete this chat from your device.')}`,
+      `Done: your answers in progress are erased from our service. ${v('A message you already sent stays with the team.', 'A report already sent stays with the coordination team.')}${canDeleteMessages ? '' : v(' Remember to delete this chat from your phone too.', ' You may also delete this chat from your device.')}`,
+    eraseButton: 'Erase this conversation',
+    eraseOffer: v(
+      'If someone may read your phone, erase this conversation.',
+      'You can erase this conversation.',
+    ),
     stopped: 'Conversation stopped, nothing was sent. Send a message whenever you want to start again.',
     followUpUsage:
       'To read the replies, type /followup followed by your secret code (for example: /followup ABCD-EFGH-…).',
@@ -388,7 +403,7 @@ function english(r: Register): EngineStrings {
     submitWait: 'Sending is in progress, one moment please.',
     receiptText: (hasReceipt) =>
       v(
-        `Sent. Thank you for trusting us.${hasReceipt ? ' Keep your secret code somewhere safe and show it to no one: with /followup and this code you can read our replies. You can then delete these messages.' : ''}`,
+        `Sent. Thank you for trusting us.${hasReceipt ? ' Write down your secret code before you erase the conversation. Keep it somewhere safe and show it to no one. With /followup and this code, you can read our replies.' : ''}`,
         `Your report has been sent. Thank you.${hasReceipt ? ' Keep the secret code somewhere safe: with /followup and this code you can read the coordination team’s replies.' : ''}`,
       ),
     submitFailed: (reason) =>

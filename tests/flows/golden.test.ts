@@ -462,7 +462,23 @@ describe('golden transcripts', () => {
         expect(final.status).toBe('completed');
         expect(final.state).toBeNull();
         expect(final.effects).toContainEqual({ type: 'forget' });
-        expect(transcript.lastReply).toEqual({ type: 'text', text: endText(walk) });
+        if (walk.flow === 'youth') {
+          // A young person's last message carries the quick-exit button (the platform can delete messages).
+          expect(transcript.lastReply).toEqual({
+            type: 'choices',
+            stepId: '$erase',
+            text: endText(walk),
+            multi: false,
+            options: [
+              {
+                id: '$erase',
+                label: walk.lang === 'fr' ? 'Effacer cette conversation' : 'Erase this conversation',
+              },
+            ],
+          });
+        } else {
+          expect(transcript.lastReply).toEqual({ type: 'text', text: endText(walk) });
+        }
       });
 
       if (walk.flow === 'youth') {
