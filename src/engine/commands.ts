@@ -38,14 +38,20 @@ const BY_ALIAS = new Map<string, CommandName>(
   Object.entries(COMMAND_ALIASES).flatMap(([name, aliases]) => aliases.map((a) => [a, name as CommandName])),
 );
 
-/** Words that, sent alone, show the emergency card. */
+/**
+ * Words that, sent alone, show the emergency card at any step (never stored as an answer). Written as
+ * {@link isEmergencyWord} compares them: normalised, hyphens as spaces, no punctuation.
+ */
 export const EMERGENCY_WORDS: readonly string[] = [
   'urgence',
   'danger',
   'sos',
+  'au secours',
+  'aide moi',
+  'aidez moi',
+  "a l'aide",
   'emergency',
   'help me',
-  'au secours',
 ];
 
 /**
@@ -77,10 +83,15 @@ export function parseCommand(text: string): Command | null | undefined {
   return arg ? { name, arg } : { name };
 }
 
-/** Whether a whole message is an emergency word ("urgence", "danger", "SOS"...), punctuation aside. */
+/**
+ * Whether a whole message is an emergency word ("urgence", "Aide-moi !", "À l’aide", "SOS"...): case,
+ * accents, hyphens, punctuation and emoji aside.
+ */
 export function isEmergencyWord(text: string): boolean {
   const cleaned = normalize(text)
-    .replace(/[!?.,;:…]+/g, ' ')
+    .replace(/-/g, ' ')
+    .replace(/[^\p{L}\p{N}\s']+/gu, ' ')
+    .replace(/\s+/g, ' ')
     .trim();
   return EMERGENCY_WORDS.includes(cleaned);
 }

@@ -656,6 +656,8 @@ function onCommand(ctx: Ctx, command: Command): void {
     case 'help': {
       const at = ctx.fresh ? undefined : ctx.steps.get(ctx.st.stepId);
       say(ctx, at && isQuestion(at) && at.optional ? `${t.help}\n${t.helpSkip}` : t.help);
+      // Whoever asks for help may be in danger: the numbers come with the commands.
+      emergencyCard(ctx);
       render(ctx);
       return;
     }

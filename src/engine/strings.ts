@@ -3,6 +3,7 @@
  * re-prompts, help, the emergency card, notices. One table per language and per register: youth flows use
  * tutoiement ("tu"), professional flows vouvoiement ("vous").
  */
+import { cardLines, hoursOf } from './helplines.js';
 import type { FlowKind, Lang } from './types.js';
 
 /** How the engine addresses the user. */
@@ -85,24 +86,6 @@ export interface EngineStrings {
   retryQuestion: string;
   technicalProblem: string;
 }
-
-const EMERGENCY_FR: EmergencyLine[] = [
-  { number: '17', label: 'Police secours' },
-  { number: '112', label: "Numéro d'urgence européen" },
-  { number: '114', label: 'Urgences par SMS, quand on ne peut pas parler' },
-  { number: '119', label: 'Allô Enfance en Danger (gratuit, 24 h/24, 7 j/7)' },
-];
-const EMERGENCY_EN: EmergencyLine[] = [
-  { number: '17', label: 'Police' },
-  { number: '112', label: 'European emergency number' },
-  { number: '114', label: 'Emergency by text message, when you cannot speak' },
-  { number: '119', label: 'Allô Enfance en Danger, child protection line (free, 24/7)' },
-];
-const YOUTH_FR: EmergencyLine = { number: '0 800 235 236', label: 'Fil Santé Jeunes (gratuit et anonyme)' };
-const YOUTH_EN: EmergencyLine = {
-  number: '0 800 235 236',
-  label: 'Fil Santé Jeunes, youth health line (free, anonymous)',
-};
 
 const plural = (n: number, one: string, many: string) => (n > 1 ? many : one);
 
@@ -222,10 +205,11 @@ function french(r: Register): EngineStrings {
     ),
     help: v(
       [
-        'Réponds avec les boutons, ou en écrivant ta réponse. Commandes possibles à tout moment :',
+        'Réponds avec les boutons, ou écris ta réponse.',
+        'Ces commandes marchent à tout moment :',
         '/urgence : les numéros à appeler si tu es en danger',
         '/recommencer : tout reprendre depuis le début',
-        '/effacer : effacer cette conversation tout de suite',
+        '/effacer : effacer tes réponses et, si possible, les messages de cette discussion',
         '/langue en : switch to English',
         '/suivi <code> : lire les réponses à un message déjà envoyé',
         '/stop : arrêter sans rien envoyer',
@@ -234,26 +218,26 @@ function french(r: Register): EngineStrings {
         'Répondez avec les boutons, ou en écrivant votre réponse. Commandes possibles à tout moment :',
         '/urgence : les numéros d’urgence',
         '/recommencer : tout reprendre depuis le début',
-        '/effacer : effacer cette conversation immédiatement',
+        '/effacer : effacer vos réponses et, si possible, les messages de cette discussion',
         '/langue en : switch to English',
         '/suivi <code> : lire les réponses à un message déjà envoyé',
         '/stop : arrêter sans rien envoyer',
       ].join('\n'),
     ),
     helpSkip: '/passer : passer cette question',
-    emergencyTitle: 'En cas de danger',
-    emergencyLines: tu ? [...EMERGENCY_FR, YOUTH_FR] : EMERGENCY_FR,
+    emergencyTitle: v('En cas de danger, ou pour parler à quelqu’un', 'En cas de danger'),
+    emergencyLines: cardLines(tu ? 'youth' : 'professional', 'fr'),
     emergencyText: v(
-      'Si tu es en danger maintenant, appelle le 17 ou envoie un SMS au 114. Tu peux ensuite continuer ici.',
+      'Si tu es en danger maintenant, appelle le 17 ou envoie un SMS au 114. Ensuite, tu peux continuer ici si tu veux.',
       'En cas de danger immédiat pour un mineur, appelez le 17. Vous pouvez ensuite continuer ici.',
     ),
     expired: (hours) =>
       v(
-        `Ta conversation précédente était en pause depuis plus de ${hours} h : pour ta sécurité, elle a été effacée. On reprend depuis le début.`,
+        `Ta conversation d’avant était en pause depuis plus de ${hours} heures. Pour ta sécurité, elle a été effacée. On reprend depuis le début.`,
         `Votre conversation précédente était en pause depuis plus de ${hours} h : par sécurité, elle a été effacée. Reprenons depuis le début.`,
       ),
     discarded: v(
-      'Le questionnaire a changé depuis ta dernière visite : ta conversation précédente a été effacée et on reprend depuis le début.',
+      'Les questions ont changé depuis ta dernière visite. Ta conversation d’avant a été effacée : on reprend depuis le début.',
       'Le questionnaire a changé depuis votre dernière visite : votre conversation précédente a été effacée et nous reprenons depuis le début.',
     ),
     resumed: v(
@@ -293,8 +277,8 @@ function french(r: Register): EngineStrings {
     submitFailed: (reason) =>
       reason === 'no_recipient'
         ? v(
-            'Ton message n’a pas pu être transmis pour l’instant (personne n’est disponible pour le recevoir). Tes réponses sont gardées. Si c’est urgent : 119 (gratuit, 24 h/24), 17 (police), 112, ou 114 par SMS.',
-            'Votre fiche n’a pas pu être transmise pour l’instant (aucun destinataire disponible). Vos réponses sont conservées. En cas d’urgence : 17 (police), 112, 114 par SMS, 119 (enfance en danger).',
+            `Ton message n’a pas pu partir pour l’instant : personne n’est disponible pour le recevoir. Tes réponses sont gardées. Si c’est urgent : 17 (police), 112, 114 par SMS, ou 119 (gratuit, ${hoursOf('119', 'fr')}).`,
+            `Votre fiche n’a pas pu être transmise pour l’instant (aucun destinataire disponible). Vos réponses sont conservées. En cas d’urgence : 17 (police), 112, 114 par SMS, 119 (enfance en danger, ${hoursOf('119', 'fr')}).`,
           )
         : v(
             'L’envoi n’a pas fonctionné (le service est momentanément indisponible). Tes réponses sont gardées : réessaie dans quelques minutes.',
@@ -302,7 +286,7 @@ function french(r: Register): EngineStrings {
           ),
     retryQuestion: v('Réessayer l’envoi ?', 'Réessayer l’envoi ?'),
     technicalProblem: v(
-      'Désolé, un problème technique est survenu et la conversation a dû être effacée. Écris un message pour recommencer, ou /urgence si tu es en danger.',
+      'Désolé, il y a eu un problème technique : la conversation a dû être effacée. Écris un message pour recommencer, ou /urgence si tu es en danger.',
       'Désolé, un problème technique est survenu et la conversation a dû être effacée. Écrivez un message pour recommencer, ou /urgence en cas de danger.',
     ),
   };
@@ -365,10 +349,14 @@ function english(r: Register): EngineStrings {
     unknownCommand: 'I do not know this command. Type /help to see the list.',
     staleButton: 'This button belongs to an earlier question. Here is the current question:',
     help: [
-      'Answer with the buttons, or by typing your answer. Commands you can use at any time:',
+      v(
+        'Answer with the buttons, or type your answer.',
+        'Answer with the buttons, or by typing your answer.',
+      ),
+      'Commands you can use at any time:',
       v('/emergency: numbers to call if you are in danger', '/emergency: emergency numbers'),
       '/restart: start again from the beginning',
-      '/erase: erase this conversation right now',
+      '/erase: erase your answers and, where possible, the messages of this chat',
       '/langue fr : passer en français',
       v(
         '/followup <code>: read the replies to a message you sent',
@@ -377,16 +365,16 @@ function english(r: Register): EngineStrings {
       '/stop: stop without sending anything',
     ].join('\n'),
     helpSkip: '/skip: skip this question',
-    emergencyTitle: 'In case of danger',
-    emergencyLines: youth ? [...EMERGENCY_EN, YOUTH_EN] : EMERGENCY_EN,
+    emergencyTitle: v('In case of danger, or to talk to someone', 'In case of danger'),
+    emergencyLines: cardLines(youth ? 'youth' : 'professional', 'en'),
     emergencyText: v(
-      'If you are in danger right now, call 17 or text 114. You can come back and continue here afterwards.',
+      'If you are in danger now, call 17 or text 114. Then you can carry on here if you want.',
       'If a minor is in immediate danger, call 17. You can then continue here.',
     ),
     expired: (hours) =>
-      `Your previous conversation was paused for more than ${hours} hours, so for your safety it was erased. Let's start again from the beginning.`,
+      `Your previous conversation was paused for more than ${hours} hours. For your safety, it was erased. Let's start again from the beginning.`,
     discarded:
-      'The questions have changed since your last visit: your previous conversation was erased and we start again from the beginning.',
+      'The questions have changed since your last visit. Your previous conversation was erased: we start again from the beginning.',
     resumed: 'Let’s pick up where you left off (type /restart to start from scratch).',
     restarted: 'Starting again from the beginning.',
     erased: (canDeleteMessages) =>
@@ -409,8 +397,8 @@ function english(r: Register): EngineStrings {
     submitFailed: (reason) =>
       reason === 'no_recipient'
         ? v(
-            'Your message could not be passed on for now (nobody is available to receive it). Your answers are kept. If it is urgent: 119 (free, 24/7), 17 (police), 112, or 114 by text.',
-            'Your report could not be passed on for now (no recipient available). Your answers are kept. If it is urgent: 17 (police), 112, 114 by text, 119 (child in danger).',
+            `Your message could not be passed on for now: nobody is available to receive it. Your answers are kept. If it is urgent: 17 (police), 112, 114 by text, or 119 (free, ${hoursOf('119', 'en')}).`,
+            `Your report could not be passed on for now (no recipient available). Your answers are kept. If it is urgent: 17 (police), 112, 114 by text, 119 (child in danger, ${hoursOf('119', 'en')}).`,
           )
         : 'Sending did not work (the service is temporarily unavailable). Your answers are kept: please try again in a few minutes.',
     retryQuestion: 'Try sending again?',

@@ -28,8 +28,10 @@ import {
   type ConversationState,
   type Effect,
   type Flow,
+  type FlowKind,
   type Lang,
   type Reply,
+  registerOf,
   type Status,
   step,
   type Turn,
@@ -62,7 +64,7 @@ import {
 import type { Keyring } from './keyring.js';
 import { WindowLimiter } from './limiter.js';
 import { route } from './routing.js';
-import { FOLLOW_UP, formatDay } from './texts.js';
+import { FOLLOW_UP, type FollowUpRegister, formatDay } from './texts.js';
 
 /** Channel-owned data kept inside the encrypted state (e.g. message ids for quick exit). */
 export type ChannelData = Record<string, unknown>;
@@ -319,6 +321,8 @@ export class IntakeService {
                 hashes[0]!,
                 result.state?.lang ?? config.languages.default,
                 input.turn.now,
+                // The audience is known only once a conversation exists (a first "/suivi" has none yet).
+                chosen.state || result.state ? chosen.flow.kind : undefined,
               )),
             );
             break;
@@ -593,7 +597,9 @@ export class IntakeService {
   /**
    * /suivi <receipt>: finds the report by the receipt's keyed tag, derives the receipt key pair in memory and
    * opens the replies. Throttled per user and per instance; an unknown receipt and a report without replies
-   * get the same answer, so a failure does not reveal whether a receipt exists.
+   * get the same answer, so a failure does not reveal whether a receipt exists. Speaks "tu" or "vous" after
+   * the conversation's flow `kind`; without one, neutrally (the found report's kind picks the register only
+   * of the replies shown, since using it for "no reply" would tell a found receipt from an unknown one).
    */
   private async followUp(
     tx: Queryable,
@@ -601,8 +607,10 @@ export class IntakeService {
     userHash: string,
     lang: Lang,
     now: number,
+    kind: FlowKind | undefined,
   ): Promise<Reply[]> {
-    const t = FOLLOW_UP[lang];
+    const registerFor = (k: FlowKind | undefined): FollowUpRegister => (k ? registerOf(k) : 'neutral');
+    const t = FOLLOW_UP[lang][registerFor(kind)];
     if (!receipt.trim()) return [{ type: 'text', text: t.usage }];
     if (!this.receiptPerUser.take(userHash, now) || !this.receiptGlobal.take('all', now)) {
       this.deps.metrics?.errors.inc({ kind: 'receipt_throttled' });
@@ -631,17 +639,18 @@ export class IntakeService {
     }
     const replies = await listReplies(tx, report.id);
     if (replies.length === 0) return [{ type: 'text', text: t.none }];
+    const shown = FOLLOW_UP[lang][registerFor(kind ?? report.flow_kind)];
     const kp = receiptKeyPair(receipt, decodeBytes(report.receipt_salt));
     const texts: string[] = [];
     for (const r of replies) {
       try {
-        texts.push(t.item(formatDay(r.created_at, lang), openReply(kp, r.sealed)));
+        texts.push(shown.item(formatDay(r.created_at, lang), openReply(kp, r.sealed)));
       } catch {
         // A reply that does not open with this receipt is skipped (never shown, never logged).
       }
     }
     kp.privateKey.fill(0);
     if (texts.length === 0) return [{ type: 'text', text: t.none }];
-    return [{ type: 'text', text: [t.header(texts.length), ...texts].join('\n\n') }];
+    return [{ type: 'text', text: [shown.header(texts.length), ...texts].join('\n\n') }];
   }
 }

@@ -36,10 +36,35 @@ describe('parseCommand', () => {
 });
 
 describe('emergency words', () => {
-  it.each(['urgence', 'URGENCE !', 'Danger', 'sos', 'SOS!!'])('%s shows the card', (t) => {
+  it.each([
+    'urgence',
+    'URGENCE !',
+    'Danger',
+    'sos',
+    'SOS!!',
+    'aide-moi',
+    'Aide moi !',
+    'AIDEZ-MOI',
+    'aidez moi...',
+    'à l’aide',
+    "A l'aide !!!",
+    'Au secours',
+    'au secours…',
+    '« SOS »',
+    'help me!',
+    'Emergency?',
+  ])('%s shows the card', (t) => {
     expect(isEmergencyWord(t)).toBe(true);
   });
-  it.each(['il y a un danger', 'urgences pédiatriques', 'ok'])('%s does not', (t) => {
+  it.each([
+    'il y a un danger',
+    'urgences pédiatriques',
+    'ok',
+    'aide',
+    'elle m’aide',
+    'aide-moi à comprendre',
+    'au secours de mon amie',
+  ])('%s does not', (t) => {
     expect(isEmergencyWord(t)).toBe(false);
   });
   it('normalize strips accents, case and extra spaces', () => {

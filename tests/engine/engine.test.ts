@@ -382,17 +382,20 @@ describe('global commands', () => {
     const d = upTo('details');
     expect(shown(d.text('/aide'))).toContain(fr.helpSkip);
   });
-  it('/urgence, /emergency and the words urgence, danger, SOS show the emergency card', () => {
+  it('/urgence, /emergency and the words urgence, danger, SOS, aide-moi show the emergency card', () => {
     const d = new Driver(youthMini());
     d.start();
-    for (const input of ['/urgence', '/emergency', 'urgence', 'Danger !', 'SOS']) {
+    for (const input of ['/urgence', '/emergency', 'urgence', 'Danger !', 'SOS', 'Aide-moi !', 'à l’aide']) {
       const r = d.text(input);
       const card = r.replies.find((x) => x.type === 'emergency');
       expect(card && card.type === 'emergency' && card.lines.map((l) => l.number)).toEqual([
         '17',
         '112',
         '114',
+        '15',
         '119',
+        '3018',
+        '116 000',
         '0 800 235 236',
       ]);
       expect(d.state?.stepId).toBe('safety');
@@ -405,7 +408,10 @@ describe('global commands', () => {
       '17',
       '112',
       '114',
+      '15',
       '119',
+      '116 000',
+      '3018',
     ]);
   });
   it('/effacer and /erase erase at once', () => {
@@ -615,5 +621,40 @@ describe('never throws', () => {
   });
   it('loads the fixture flows through the real loader', () => {
     expect(() => loadFlowFile(`${FIXTURES}complete.yaml`)).not.toThrow();
+  });
+});
+
+describe('emergency words typed at a question', () => {
+  it.each(['Aide-moi', 'aidez moi !', 'À l’aide', 'au secours…', 'SOS', 'urgence'])(
+    '"%s" at a text step shows the card, stores nothing and asks the same question again',
+    (word) => {
+      const d = new Driver(youthMini());
+      d.start();
+      d.press('yes');
+      expect(d.state?.stepId).toBe('story');
+      const before = structuredClone(d.state?.answers);
+      const r = d.text(word);
+      const card = r.replies.find((x) => x.type === 'emergency');
+      expect(card && card.type === 'emergency' && card.lines.map((l) => l.number)).toContain('119');
+      expect(d.state?.stepId).toBe('story');
+      expect(d.state?.answers).toEqual(before);
+      expect(d.state?.answers).not.toHaveProperty('story');
+      expect(d.state?.invalid).toBe(0);
+      const last = r.replies.at(-1);
+      expect(last && 'text' in last ? last.text : undefined).toBe('Raconte.');
+    },
+  );
+  it('/aide shows the commands and then the emergency numbers', () => {
+    const d = new Driver(youthMini());
+    d.start();
+    const r = d.text('/aide');
+    expect(r.replies[0]).toEqual({ type: 'text', text: frTu.help });
+    expect(r.replies[1]).toEqual({
+      type: 'emergency',
+      title: frTu.emergencyTitle,
+      lines: frTu.emergencyLines,
+      text: frTu.emergencyText,
+    });
+    expect(lastChoices(r)?.stepId).toBe('safety');
   });
 });

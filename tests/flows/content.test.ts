@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { sentences, wordCount } from '../support/words.js';
 
 const FLOWS_DIR = fileURLToPath(new URL('../../flows/', import.meta.url));
 const MAX_WORDS = 25;
@@ -79,20 +80,6 @@ function visibleStrings(flow: LoadedFlow): VisibleString[] {
     }
   }
   return out;
-}
-
-/** Splits a text into sentences: on line breaks and on . ! ? … followed by a space or the end. */
-function sentences(text: string): string[] {
-  return text
-    .split(/\n+/)
-    .flatMap((line) => line.split(/(?<=[.!?…])\s+/))
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
-/** Counts words; lone punctuation (French spaced « : ? ») does not count. */
-function wordCount(sentence: string): number {
-  return sentence.split(/\s+/).filter((token) => /[\p{L}\p{N}]/u.test(token)).length;
 }
 
 const flows = loadFlows();

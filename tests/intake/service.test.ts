@@ -164,7 +164,7 @@ for (const backend of backends()) {
         actions: [{ say: '/suivi ABCD-EFGH-JKMN-PQRS' }],
       });
       const none = JSON.stringify(wrong.outcomes.at(-1)!.replies);
-      expect(none).toContain('Aucune réponse pour ce reçu');
+      expect(none).toContain('Aucune réponse pour ce code');
       expect(none).not.toContain('Bonjour');
     });
 

@@ -6,7 +6,7 @@ import type { Child } from '../../bench/processes.js';
 import { PG_ENABLED } from '../support/databases.js';
 import { runUser, SimUser, type World, world } from './support.js';
 
-const FLOOD_NOTICE = 'Tu envoies beaucoup de messages, je ralentis';
+const FLOOD_NOTICE = 'Trop de messages d’un coup';
 const THROTTLED = 'Trop d’essais';
 
 describe.runIf(PG_ENABLED)('floods', () => {

@@ -1,6 +1,7 @@
 /**
- * The channel's own notices (the engine writes everything else). French first; `tu`, since most people
- * reaching us on Telegram are young. No notice quotes what the user sent.
+ * The channel's own notices (the engine writes everything else). French first, in neutral French (no tu, no
+ * vous: young people and professionals both read them), sentences of 20 words at most. No notice quotes what
+ * the user sent.
  */
 import type { Lang } from '../../engine/index.js';
 
@@ -22,13 +23,13 @@ export interface TelegramTexts {
 
 export const TEXTS: Record<Lang, TelegramTexts> = {
   fr: {
-    flood: 'Tu envoies beaucoup de messages, je ralentis. Attends quelques secondes avant de continuer.',
+    flood: 'Trop de messages d’un coup : attendre quelques secondes avant de continuer.',
     closed: 'Cette question est close',
     privateOnly:
-      'Je fonctionne seulement en conversation privée. Écris-moi directement, en privé : je quitte ce groupe et je n’en garde rien.',
+      'Je fonctionne seulement en conversation privée : m’écrire directement, en privé. Je quitte ce groupe et je n’en garde rien.',
     nonText:
-      'Pour l’instant, je ne lis que le texte : les photos, vocaux, vidéos, autocollants, fichiers, positions et contacts ne sont pas pris en compte, et rien n’en est gardé. Réponds avec des mots ou avec les boutons.',
-    edited: 'Les messages modifiés ne sont pas pris en compte : envoie plutôt un nouveau message.',
+      'Pour l’instant, je ne lis que le texte. Photos, vocaux, vidéos, autocollants, fichiers, positions et contacts ne sont pas lus, et rien n’en est gardé. Répondre avec des mots ou avec les boutons.',
+    edited: 'Les messages modifiés ne sont pas pris en compte : envoyer plutôt un nouveau message.',
     eraseFailed: (n) =>
       n === 1
         ? '1 message n’a pas pu être supprimé (Telegram ne le permet plus après 48 h).'
@@ -37,26 +38,26 @@ export const TEXTS: Record<Lang, TelegramTexts> = {
       'Pour ne rien laisser sur ton téléphone, supprime aussi cette discussion dans Telegram (appui long sur la discussion, puis « Supprimer »).',
     reference: 'Référence',
     receipt: 'Code secret',
-    copyHint: 'Touche le code pour le copier.',
-    newReply: 'Tu as une nouvelle réponse. Envoie /suivi et ton code secret pour la lire.',
+    copyHint: 'Toucher le code pour le copier.',
+    newReply: 'Une nouvelle réponse est arrivée. Pour la lire : /suivi suivi du code secret.',
     commands: [
       { command: 'start', description: 'Commencer' },
       { command: 'aide', description: 'Comment ça marche' },
       { command: 'urgence', description: 'Numéros d’urgence' },
-      { command: 'effacer', description: 'Tout effacer, tout de suite' },
-      { command: 'suivi', description: 'Lire les réponses avec ton code secret' },
+      { command: 'effacer', description: 'Effacer cette discussion' },
+      { command: 'suivi', description: 'Lire les réponses avec le code secret' },
       { command: 'recommencer', description: 'Reprendre depuis le début' },
       { command: 'langue', description: 'Changer de langue' },
       { command: 'stop', description: 'Arrêter sans rien envoyer' },
     ],
   },
   en: {
-    flood: 'You are sending a lot of messages, I am slowing down. Wait a few seconds before going on.',
+    flood: 'Too many messages at once: wait a few seconds before going on.',
     closed: 'This question is closed',
     privateOnly:
-      'I only work in a private chat. Write to me directly, in private: I am leaving this group and keep nothing from it.',
+      'I only work in a private chat: write to me directly, in private. I am leaving this group and keep nothing from it.',
     nonText:
-      'For now I only read text: photos, voice messages, videos, stickers, files, locations and contacts are not taken, and nothing of them is kept. Answer with words or with the buttons.',
+      'For now I only read text. Photos, voice messages, videos, stickers, files, locations and contacts are not read, and nothing of them is kept. Answer with words or with the buttons.',
     edited: 'Edited messages are not taken into account: please send a new message instead.',
     eraseFailed: (n) =>
       n === 1
@@ -72,7 +73,7 @@ export const TEXTS: Record<Lang, TelegramTexts> = {
       { command: 'start', description: 'Start' },
       { command: 'help', description: 'How it works' },
       { command: 'emergency', description: 'Emergency numbers' },
-      { command: 'erase', description: 'Erase everything, now' },
+      { command: 'erase', description: 'Erase this chat' },
       { command: 'followup', description: 'Read the replies with your secret code' },
       { command: 'restart', description: 'Start again from the beginning' },
       { command: 'language', description: 'Change language' },

@@ -141,7 +141,7 @@ describe.each(backends())('telegram conversations ($name)', (backend) => {
     const after = user.botMessages();
     expect(after.length).toBe(before + 1);
     expect(after.at(-1)!.text).toBe(
-      'Tu as une nouvelle réponse. Envoie /suivi et ton code secret pour la lire.',
+      'Une nouvelle réponse est arrivée. Pour la lire : /suivi suivi du code secret.',
     );
   });
 

@@ -337,7 +337,7 @@ describe.each(backends())('POST /telegram/webhook ($name)', (backend) => {
     });
     for (const e of edits) expect((await h.post(e)).statusCode).toBe(200);
     const texts = h.fake.callsOf('sendMessage').map((c) => String(c.params.text));
-    expect(texts.filter((t) => t.startsWith('Tu envoies beaucoup de messages, je ralentis'))).toHaveLength(1);
+    expect(texts.filter((t) => t.startsWith('Trop de messages d’un coup'))).toHaveLength(1);
     expect(texts).toHaveLength(31);
     // Another user is not slowed down.
     await h.user().say('/start');
