@@ -17,6 +17,7 @@ export {
   type ChannelData,
   type InboundTurn,
   IntakeService,
+  type MessageId,
   newReference,
   type SubmitterNotifier,
   type TurnOutcome,

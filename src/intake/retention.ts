@@ -12,7 +12,11 @@ import {
   purgeLoginFailures,
   purgePendingReplies,
   purgeProcessedEvents,
+  purgeTrail,
 } from '../store/index.js';
+
+/** How long after a user's last message its ids are kept for /effacer (Telegram's limit for deletion). */
+export const MESSAGE_TRAIL_HOURS = 48;
 
 export interface PurgeResult {
   conversations: number;
@@ -27,6 +31,8 @@ export interface PurgeResult {
 export async function purge(db: Database, config: AppConfig, now = new Date()): Promise<PurgeResult> {
   return db.transaction(async (tx) => {
     const conversations = await purgeExpiredConversations(tx, now);
+    // Message ids for /effacer: the platform no longer deletes messages 48 h after they were sent.
+    await purgeTrail(tx, new Date(now.getTime() - MESSAGE_TRAIL_HOURS * 3_600_000));
     await purgeLoginFailures(tx, now);
     await purgePendingReplies(tx, new Date(now.getTime() - config.retention.dedupHours * 3_600_000));
     const events = await purgeProcessedEvents(

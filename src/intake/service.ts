@@ -47,6 +47,7 @@ import {
   deleteConversation,
   deletePendingReplies,
   deletePendingRepliesOf,
+  deleteTrail,
   findConversation,
   findPendingReplies,
   findReportByReceiptTag,
@@ -59,6 +60,7 @@ import {
   type Queryable,
   saveConversation,
   sealedContactOf,
+  takeTrail,
   updateReceiptTag,
 } from '../store/index.js';
 import type { Keyring } from './keyring.js';
@@ -105,6 +107,9 @@ export interface InboundTurn {
   outbox?: boolean;
 }
 
+/** A chat message id as the platform gives it (Telegram: a number; Teams: a string). */
+export type MessageId = string | number;
+
 /** Sends a contentless notice to an opted-in submitter on one channel. */
 export type SubmitterNotifier = (address: string, lang: Lang) => Promise<void>;
 
@@ -114,8 +119,13 @@ export interface TurnOutcome {
   duplicate?: boolean;
   replies: Reply[];
   status: Status;
-  /** /effacer: the state is gone; the channel deletes what it can, using `previousChannelData`. */
+  /**
+   * /effacer: the state is gone; the channel deletes the messages in `erasable` (taken out of the message
+   * trail, so they are deleted once) and any ids an older version kept in `previousChannelData`.
+   */
   erased: boolean;
+  /** With `erased`: the ids of the chat messages recorded for this user on this channel, oldest first. */
+  erasable?: MessageId[];
   previousChannelData?: ChannelData;
   /** Language the replies are in (channels use it for their own notices). */
   lang: Lang;
@@ -352,7 +362,15 @@ export class IntakeService {
           ),
         };
       }
-      if (erased) await deletePendingRepliesOf(tx, hashes);
+      let erasable: MessageId[] | undefined;
+      if (erased) {
+        await deletePendingRepliesOf(tx, hashes);
+        erasable = this.openTrail(
+          input.channel,
+          input.platformUserId,
+          await takeTrail(tx, hashes, input.channel),
+        );
+      }
       if (result.state === null || erased) {
         if (outboxRow) await insertPendingReplies(tx, outboxRow);
         await deleteConversation(tx, hashes);
@@ -379,6 +397,7 @@ export class IntakeService {
         erased,
         lang: result.state?.lang ?? chosen.state?.lang ?? config.languages.default,
         ...(previousChannelData ? { previousChannelData } : {}),
+        ...(erasable ? { erasable } : {}),
         ...(submitted ? { submitted } : {}),
       };
       return out;
@@ -407,20 +426,56 @@ export class IntakeService {
     change: ChannelData | undefined,
     /** The event whose replies were just sent: its outbox entry is deleted in the same statement. */
     deliveredEventId?: string,
+    /** Ids of the chat messages just exchanged, kept in the message trail for /effacer (same statement). */
+    messageIds?: MessageId[],
   ): Promise<void> {
     const { db, keyring } = this.deps;
     const sealed =
       change && Object.keys(change).length > 0
         ? sealState(keyring.current, `${channel}:data`, platformUserId, JSON.stringify(change))
         : undefined;
+    const hashes = this.userHashes(channel, platformUserId);
     await appendChannelUpdate(
       db,
-      this.userHashes(channel, platformUserId),
+      hashes,
       sealed,
       deliveredEventId === undefined
         ? undefined
         : { channel, eventHash: this.eventHash(channel, deliveredEventId) },
+      messageIds && messageIds.length > 0
+        ? { userHash: hashes[0]!, channel, sealed: this.sealTrail(channel, platformUserId, messageIds) }
+        : undefined,
     );
+  }
+
+  /**
+   * Keeps the ids of chat messages for /effacer, outside any conversation (e.g. a notice sent later). The
+   * ids are sealed with a key that needs the raw platform id; the purge drops them 48 h after the last.
+   */
+  async recordMessages(channel: string, platformUserId: string, messageIds: MessageId[]): Promise<void> {
+    if (messageIds.length === 0) return;
+    await this.recordChannelData(channel, platformUserId, undefined, undefined, messageIds);
+  }
+
+  private sealTrail(channel: string, platformUserId: string, ids: MessageId[]): Uint8Array {
+    return sealState(this.deps.keyring.current, `${channel}:trail`, platformUserId, JSON.stringify(ids));
+  }
+
+  /** The ids of sealed trail batches, in order; a batch that cannot be opened (old key) is skipped. */
+  private openTrail(channel: string, platformUserId: string, batches: Uint8Array[]): MessageId[] {
+    const ids: MessageId[] = [];
+    for (const sealed of batches) {
+      try {
+        const batch: unknown = JSON.parse(
+          openState(this.deps.keyring.all, `${channel}:trail`, platformUserId, sealed).json,
+        );
+        if (!Array.isArray(batch)) continue;
+        for (const id of batch) if (typeof id === 'number' || typeof id === 'string') ids.push(id);
+      } catch {
+        // Sealed under a master key no longer held: those messages can no longer be found.
+      }
+    }
+    return [...new Set(ids)];
   }
 
   /** The channel's data of a live conversation, with the recorded changes folded in (read only). */
@@ -459,11 +514,15 @@ export class IntakeService {
     return out === undefined ? stored : { ...stored, c: out };
   }
 
-  /** Forgets a conversation and its unsent replies (user blocked the bot, quick exit from outside a turn). */
+  /**
+   * Forgets a conversation, its unsent replies and its message trail (the user blocked the bot or removed
+   * the app: nothing can be sent or deleted in that chat any more).
+   */
   async forget(channel: string, platformUserId: string): Promise<number> {
     const hashes = this.userHashes(channel, platformUserId);
     return this.deps.db.transaction(async (tx) => {
       await deletePendingRepliesOf(tx, hashes);
+      await deleteTrail(tx, hashes);
       return deleteConversation(tx, hashes);
     });
   }

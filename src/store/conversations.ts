@@ -1,12 +1,7 @@
 /** Conversation rows: an encrypted state found by the keyed hash of the platform user. */
 import type { Queryable } from './db.js';
-import {
-  DELETE_PENDING,
-  deletePendingReplies,
-  INSERT_PENDING,
-  type PendingRow,
-  pendingParams,
-} from './outbox.js';
+import { DELETE_PENDING, INSERT_PENDING, type PendingRow, pendingParams } from './outbox.js';
+import { INSERT_TRAIL, type TrailRow, trailParams } from './trail.js';
 
 export interface ConversationRow {
   user_hash: string;
@@ -110,31 +105,39 @@ export async function saveConversation(
 export const MAX_CHANNEL_UPDATES = 64;
 
 /**
- * Appends a sealed channel update to a live conversation, and deletes a delivered outbox entry, in one
- * statement without the conversation lock (the turn's `findConversation(..., true)` orders the two).
- * Nothing is appended when the conversation is gone.
+ * After a turn's replies were sent, in one statement without the conversation lock (the turn's
+ * `findConversation(..., true)` orders the two): appends a sealed channel update to the live conversation
+ * (nothing when it is gone), deletes the delivered outbox entry, and keeps the ids of the messages just
+ * exchanged in the message trail (which outlives the conversation, for /effacer).
  */
 export async function appendChannelUpdate(
   db: Queryable,
   userHashes: string[],
   sealed: Uint8Array | undefined,
   delivered?: { channel: string; eventHash: string },
+  trail?: TrailRow,
 ): Promise<void> {
-  if (!sealed) {
-    if (delivered) await deletePendingReplies(db, delivered.channel, delivered.eventHash);
-    return;
+  const params: unknown[] = [];
+  const parts: string[] = [];
+  if (delivered) {
+    parts.push(DELETE_PENDING(params.length + 1));
+    params.push(delivered.channel, delivered.eventHash);
   }
-  const append = `UPDATE conversations SET channel_updates = array_append(channel_updates, $2::bytea)
-        WHERE user_hash = ANY($1::text[]) AND cardinality(channel_updates) < ${MAX_CHANNEL_UPDATES}`;
-  if (!delivered) await db.query(append, [userHashes, sealed]);
-  else {
-    await db.query(`WITH d AS (${DELETE_PENDING(3)}) ${append}`, [
-      userHashes,
-      sealed,
-      delivered.channel,
-      delivered.eventHash,
-    ]);
+  if (trail) {
+    parts.push(INSERT_TRAIL(params.length + 1));
+    params.push(...trailParams(trail));
   }
+  if (sealed) {
+    const at = params.length + 1;
+    parts.push(`UPDATE conversations SET channel_updates = array_append(channel_updates, $${at + 1}::bytea)
+        WHERE user_hash = ANY($${at}::text[]) AND cardinality(channel_updates) < ${MAX_CHANNEL_UPDATES}`);
+    params.push(userHashes, sealed);
+  }
+  if (parts.length === 0) return;
+  const last = parts.pop()!;
+  // Data-modifying CTEs run once and to completion whether or not the main statement reads them.
+  const sql = parts.length === 0 ? last : `WITH ${parts.map((q, i) => `w${i} AS (${q})`).join(', ')} ${last}`;
+  await db.query(sql, params);
 }
 
 /** Deletes the row under any of the given hashes; returns how many rows went. */

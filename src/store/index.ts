@@ -30,3 +30,4 @@ export * from './inbox.js';
 export * from './outbox.js';
 export * from './reports.js';
 export * from './teams.js';
+export * from './trail.js';

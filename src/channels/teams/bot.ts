@@ -21,7 +21,8 @@ import { langOf, TEAMS_TEXTS } from './texts.js';
 
 /** The channel kind, as stored with conversations and reports. */
 export const CHANNEL = 'teams';
-const CAPABILITIES: Capabilities = { buttons: true, deleteMessages: false };
+// The bot can delete its own activities (not the user's messages): /effacer and the youth flow's button.
+const CAPABILITIES: Capabilities = { buttons: true, deleteMessages: true };
 /** The largest conversation reference a link can seal (sealContact's limit). */
 const MAX_REFERENCE_BYTES = 512;
 const LINK_COMMAND = /^\/(lier|link)(?:\s+(.*))?$/i;
@@ -110,6 +111,7 @@ export class TeamsBot {
             youth: flows.find((f) => f.kind === 'youth')?.id,
           }),
           log,
+          a.from.aadObjectId ?? a.from.id,
         );
         return;
       }
@@ -155,10 +157,44 @@ export class TeamsBot {
       log.info({ channel: CHANNEL }, 'duplicate activity ignored');
       return;
     }
+    if (outcome.erased) {
+      await this.erase(ctx, outcome, userId, log);
+      return;
+    }
     // A duplicate with replies: they were committed by a delivery that died before sending them.
-    if (await this.send(ctx, renderReplies(outcome.replies, outcome.lang), log)) {
+    if (await this.send(ctx, renderReplies(outcome.replies, outcome.lang), log, userId)) {
       await this.deps.pipeline.service.confirmDelivered(CHANNEL, events);
     }
+  }
+
+  /**
+   * /effacer (or the youth flow's "Effacer cette conversation" button): deletes every activity the bot sent
+   * in this chat that the service kept an id of (during and after the conversation, for 48 h), then says
+   * honestly that Teams does not let a bot delete the user's own messages.
+   */
+  private async erase(ctx: TurnContext, outcome: TurnOutcome, userId: string, log: Logger): Promise<void> {
+    let deleted = 0;
+    let failed = 0;
+    for (const id of outcome.erasable ?? []) {
+      try {
+        await ctx.deleteActivity(String(id));
+        deleted += 1;
+      } catch {
+        failed += 1;
+      }
+    }
+    if (failed > 0) {
+      this.deps.metrics.errors.inc({ kind: 'teams_delete' });
+      log.warn({ channel: CHANNEL, failed }, 'teams activities could not be deleted');
+    }
+    const t = TEAMS_TEXTS[outcome.lang];
+    const lines = [t.eraseDone(deleted), ...(failed > 0 ? [t.eraseFailed(failed)] : []), t.eraseLimits];
+    await this.send(
+      ctx,
+      renderReplies([...outcome.replies, { type: 'text', text: lines.join('\n\n') }], outcome.lang),
+      log,
+      userId,
+    );
   }
 
   private textTurn(text: string, locale: string | undefined, now: number): Turn {
@@ -259,7 +295,7 @@ export class TeamsBot {
     const userHash = pipeline.service.userHash(CHANNEL, userId);
     if (!this.linkPerUser.take(userHash, now) || !this.linkGlobal.take('all', now)) {
       metrics.errors.inc({ kind: 'teams_link_throttled' });
-      await this.send(ctx, [textMessage(t.linkThrottled)], log);
+      await this.send(ctx, [textMessage(t.linkThrottled)], log, userId);
       return;
     }
     // Only what a notice needs: no user id, no name.
@@ -276,7 +312,7 @@ export class TeamsBot {
     const json = JSON.stringify(reference);
     if (Buffer.byteLength(json, 'utf8') > MAX_REFERENCE_BYTES) {
       metrics.errors.inc({ kind: 'teams_link_too_long' });
-      await this.send(ctx, [textMessage(t.linkTooLong)], log);
+      await this.send(ctx, [textMessage(t.linkTooLong)], log, userId);
       return;
     }
     const keyring = pipeline.keyring;
@@ -297,11 +333,11 @@ export class TeamsBot {
     if (result === 'refused') {
       metrics.errors.inc({ kind: 'teams_link_refused' });
       log.info({ channel: CHANNEL }, 'teams link refused');
-      await this.send(ctx, [textMessage(t.linkRefused)], log);
+      await this.send(ctx, [textMessage(t.linkRefused)], log, userId);
       return;
     }
     log.info({ channel: CHANNEL }, 'teams account linked');
-    await this.send(ctx, [textMessage(t.linked)], log);
+    await this.send(ctx, [textMessage(t.linked)], log, userId);
   }
 
   private async explainGroup(ctx: TurnContext, a: InboundActivity, lang: Lang, log: Logger, now: number) {
@@ -311,17 +347,33 @@ export class TeamsBot {
 
   /**
    * Sends activities in order; false when Teams could not be reached. The failure is logged, not thrown: the
-   * turn is committed, its replies stay in the outbox and a redelivery of the activity sends them.
+   * turn is committed, its replies stay in the outbox and a redelivery of the activity sends them. With a
+   * user (a personal chat), the ids of the activities sent are kept in the message trail for /effacer.
    */
-  private async send(ctx: TurnContext, activities: Partial<Activity>[], log: Logger): Promise<boolean> {
+  private async send(
+    ctx: TurnContext,
+    activities: Partial<Activity>[],
+    log: Logger,
+    userId?: string,
+  ): Promise<boolean> {
     if (activities.length === 0) return true;
+    let ids: string[];
     try {
-      await ctx.sendActivities(activities);
-      return true;
+      const sent = await ctx.sendActivities(activities);
+      ids = sent.map((r) => r?.id).filter((id): id is string => typeof id === 'string' && id.length > 0);
     } catch (err) {
       this.deps.metrics.errors.inc({ kind: 'teams_send' });
       log.warn({ err, channel: CHANNEL }, 'teams reply could not be sent');
       return false;
     }
+    if (userId !== undefined && ids.length > 0) {
+      try {
+        await this.deps.pipeline.service.recordMessages(CHANNEL, userId, ids);
+      } catch (err) {
+        // Sent and committed; losing these ids only means /effacer deletes fewer messages.
+        log.warn({ err, channel: CHANNEL }, 'teams activity ids not stored');
+      }
+    }
+    return true;
   }
 }

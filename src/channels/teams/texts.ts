@@ -29,6 +29,18 @@ export const TEAMS_TEXTS = {
         .map((i) => `${i.reference} (urgence : ${URGENCY.fr[i.urgency]})`)
         .join(', ')}`,
     typeNumber: 'Répondez avec un bouton, ou tapez le numéro :',
+    eraseDone: (n: number) =>
+      n === 0
+        ? 'Aucun message du bot n’était encore à supprimer ici.'
+        : n === 1
+          ? '1 message du bot supprimé dans cette conversation.'
+          : `${n} messages du bot supprimés dans cette conversation.`,
+    eraseFailed: (n: number) =>
+      n === 1
+        ? '1 message du bot n’a pas pu être supprimé.'
+        : `${n} messages du bot n’ont pas pu être supprimés.`,
+    eraseLimits:
+      'Teams ne permet pas à un bot de supprimer les messages écrits de l’autre côté. Pour les supprimer : survoler le message, « … », puis « Supprimer ». La conversation reste dans la liste : clic droit dessus, puis « Masquer ».',
     reference: 'Référence',
     receipt: 'Code secret (reçu)',
   },
@@ -52,6 +64,18 @@ export const TEAMS_TEXTS = {
         .map((i) => `${i.reference} (urgency: ${URGENCY.en[i.urgency]})`)
         .join(', ')}`,
     typeNumber: 'Answer with a button, or type the number:',
+    eraseDone: (n: number) =>
+      n === 0
+        ? 'No message of the bot was left to delete here.'
+        : n === 1
+          ? '1 message of the bot deleted in this chat.'
+          : `${n} messages of the bot deleted in this chat.`,
+    eraseFailed: (n: number) =>
+      n === 1
+        ? '1 message of the bot could not be deleted.'
+        : `${n} messages of the bot could not be deleted.`,
+    eraseLimits:
+      'Teams does not let a bot delete the messages written on the other side. To delete them: hover over the message, "…", then "Delete". The chat stays in the list: right-click it, then "Hide".',
     reference: 'Reference',
     receipt: 'Secret code (receipt)',
   },

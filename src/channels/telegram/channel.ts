@@ -4,8 +4,9 @@
  * only, inline keyboards and their presses, message ids for /effacer, the per-user flood limit and the
  * order in which replies of one chat are sent.
  *
- * Nothing here logs or stores content, names or platform ids: the service keeps message ids inside the
- * encrypted conversation state, and log lines carry only kinds, methods and error codes.
+ * Nothing here logs or stores content, names or platform ids: the service keeps the ids of every message
+ * of the chat (the user's and ours) sealed in its message trail, which outlives the conversation (a finished
+ * report stays erasable for 48 h), and log lines carry only kinds, methods and error codes.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Telegram } from 'telegraf';
@@ -27,7 +28,7 @@ const RECENT_UPDATES = 4096;
 
 /** What the channel keeps in the encrypted conversation state. */
 interface TelegramData extends ChannelData {
-  /** Ids of the messages of this conversation (the user's and ours), for /effacer. */
+  /** Message ids kept in the state by earlier versions (now in the message trail); still erased. */
   ids?: number[];
   /** Long callback ids: short code -> [stepId, optionId]. */
   codes?: Record<string, [string, string]>;
@@ -120,7 +121,9 @@ export class TelegramChannel {
 
   /** Sends the contentless "new reply" notice to an opted-in submitter's private chat. */
   async notifyReply(chatId: string, lang: Lang): Promise<void> {
-    await this.telegram.sendMessage(Number(chatId), TEXTS[lang].newReply);
+    const m = await this.telegram.sendMessage(Number(chatId), TEXTS[lang].newReply);
+    // A private chat's id is the user's id: the notice is erasable with the rest of the chat.
+    await this.remember(chatId, {}, undefined, [m.message_id]);
   }
 
   /**
@@ -182,7 +185,9 @@ export class TelegramChannel {
         for (const [k, v] of this.floodNoticeUntil) if (v <= now) this.floodNoticeUntil.delete(k);
       }
       const lang = langOf(user.language_code, this.options.defaultLang);
-      void this.send(chatId, TEXTS[lang].flood).catch(() => undefined);
+      void this.send(chatId, TEXTS[lang].flood)
+        .then((id) => (id === undefined ? undefined : this.remember(String(user.id), {}, undefined, [id])))
+        .catch(() => undefined);
     }
     return false;
   }
@@ -255,18 +260,20 @@ export class TelegramChannel {
   }
 
   /**
-   * Records ids of messages just sent for the conversation state, and confirms the outbox entry of the
-   * update whose replies they were, in one statement (no-op once the conversation is gone).
+   * In one statement: records a change of the conversation's channel data (no-op once the conversation is
+   * gone), confirms the outbox entry of the update whose replies were just sent, and keeps the ids of the
+   * messages exchanged in the message trail for /effacer (kept even when the conversation is over).
    */
-  private async remember(userId: string, change: DataChange, delivered?: number) {
+  private async remember(userId: string, change: DataChange, delivered?: number, messageIds?: number[]) {
     const empty = !change.ids?.length && !change.codes && change.keyboard === undefined;
-    if (empty && delivered === undefined) return;
+    if (empty && delivered === undefined && !messageIds?.length) return;
     try {
       await this.options.service.recordChannelData(
         CHANNEL,
         userId,
         empty ? undefined : { ...change },
         delivered === undefined ? undefined : String(delivered),
+        messageIds,
       );
     } catch (err) {
       // The turn is committed and answered; losing these ids only means /effacer deletes fewer messages.
@@ -278,15 +285,21 @@ export class TelegramChannel {
     await this.options.service.forget(CHANNEL, userId);
   }
 
-  /** Sends replies in order, then remembers their ids. Stops (and forgets) if the user blocked the bot. */
+  /**
+   * Sends replies in order, then keeps their ids (and the user's message they answer) for /effacer. Stops
+   * (and forgets) if the user blocked the bot.
+   */
   private async sendReplies(
     chatId: number,
     userId: string,
     replies: Reply[],
     lang: Lang,
+    /** Whether the conversation's live keyboard and short codes are updated (not after an erase). */
     remember = true,
     /** The update whose replies these are: confirmed delivered (outbox) once all are sent. */
     delivered?: number,
+    /** The user's message these replies answer. */
+    incoming?: number,
   ) {
     const sent: number[] = [];
     let codes: Record<string, [string, string]> | undefined;
@@ -307,13 +320,12 @@ export class TelegramChannel {
       }
       throw err;
     }
-    if (remember || delivered !== undefined) {
-      await this.remember(
-        userId,
-        remember ? { ids: sent, ...(codes ? { codes } : {}), ...(keyboard ? { keyboard } : {}) } : {},
-        delivered,
-      );
-    }
+    await this.remember(
+      userId,
+      remember ? { ...(codes ? { codes } : {}), ...(keyboard ? { keyboard } : {}) } : {},
+      delivered,
+      incoming === undefined ? sent : [incoming, ...sent],
+    );
   }
 
   /** In a group, supergroup or channel: say once that the bot works in private only, then leave. */
@@ -348,8 +360,13 @@ export class TelegramChannel {
         const lang = langOf(locale, this.options.defaultLang);
         try {
           const id = await this.send(chatId, TEXTS[lang].nonText);
-          // Only the two message ids, and only into a conversation that already exists (for /effacer).
-          await this.remember(userId, { ids: id === undefined ? [msg.message_id] : [msg.message_id, id] });
+          // Only the two message ids, for /effacer: a photo sent here may be what most needs deleting.
+          await this.remember(
+            userId,
+            {},
+            undefined,
+            id === undefined ? [msg.message_id] : [msg.message_id, id],
+          );
         } catch (err) {
           if (err instanceof BlockedError) await this.forget(userId);
           else throw err;
@@ -379,42 +396,57 @@ export class TelegramChannel {
         outbox: true,
         channelData: (prev) => {
           live = asData(prev).keyboard;
-          return changed(prev, { ids: [msg.message_id], keyboard: null });
+          return changed(prev, { keyboard: null });
         },
       });
       if (outcome.duplicate) {
         // Replies of the first delivery that were never confirmed sent (the instance died): send them now.
         if (outcome.replies.length > 0) {
-          await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
+          await this.sendReplies(
+            chatId,
+            userId,
+            outcome.replies,
+            outcome.lang,
+            true,
+            updateId,
+            msg.message_id,
+          );
         }
         return;
       }
       if (outcome.erased) return this.erase(chatId, userId, outcome, msg.message_id);
       // Answered by typing: the buttons of the question before are closed, so they cannot be replayed.
       if (live !== undefined) await this.setKeyboard(chatId, live, []);
-      await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
+      await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId, msg.message_id);
     });
   }
 
-  /** /effacer: delete every message of the conversation the Bot API lets us delete, then say what was not. */
+  /**
+   * /effacer (or the "Effacer cette conversation" button): deletes every message of the chat the service
+   * kept an id of (the user's and ours, during and after the conversation, for 48 h), then says what was
+   * deleted, what could not be, and that the chat itself stays in Telegram's list.
+   */
   private async erase(chatId: number, userId: string, outcome: TurnOutcome, commandId: number) {
+    const trail = (outcome.erasable ?? []).filter((id): id is number => typeof id === 'number');
     const known = asData(outcome.previousChannelData).ids ?? [];
-    const ids = [...new Set([...known, commandId])].sort((a, b) => a - b);
+    const ids = [...new Set([...trail, ...known, commandId])].sort((a, b) => a - b);
+    let deleted = 0;
     let failed = 0;
     for (const id of ids) {
       try {
         await this.telegram.deleteMessage(chatId, id);
+        deleted += 1;
       } catch (err) {
         failed += 1;
         this.apiFailed('deleteMessage', err);
       }
     }
     const t = TEXTS[outcome.lang];
-    const extra: string[] = [];
-    if (failed > 0) extra.push(t.eraseFailed(failed));
-    if (failed > 0 || known.length === 0) extra.push(t.eraseAdvice);
-    const replies: Reply[] = [...outcome.replies];
-    if (extra.length > 0) replies.push({ type: 'text', text: extra.join('\n') });
+    const lines = [t.eraseDone(deleted)];
+    if (failed > 0) lines.push(t.eraseFailed(failed));
+    lines.push(t.eraseAdvice);
+    const replies: Reply[] = [...outcome.replies, { type: 'text', text: lines.join('\n') }];
+    // The confirmation goes into the trail too: a later /effacer deletes it.
     await this.sendReplies(chatId, userId, replies, outcome.lang, false);
   }
 
@@ -428,7 +460,12 @@ export class TelegramChannel {
       const lang = langOf(from.language_code, this.options.defaultLang);
       try {
         const id = await this.send(chatId, TEXTS[lang].edited);
-        if (id !== undefined) await this.remember(String(from.id), { ids: [id] });
+        await this.remember(
+          String(from.id),
+          {},
+          undefined,
+          id === undefined ? [msg.message_id] : [msg.message_id, id],
+        );
       } catch (err) {
         if (err instanceof BlockedError) await this.forget(String(from.id));
         else throw err;
@@ -477,6 +514,12 @@ export class TelegramChannel {
           return changed(prev, { keyboard: null });
         },
       });
+      if (outcome.erased) {
+        // The pressed message is deleted with the rest: no keyboard to close.
+        const answer = await this.answerPress(query.id, undefined, viaWebhook);
+        await this.erase(chatId, userId, outcome, msg.message_id);
+        return answer;
+      }
       if (outcome.duplicate) {
         const answer = await this.answerPress(query.id, undefined, viaWebhook);
         if (outcome.replies.length > 0) {
@@ -522,8 +565,7 @@ export class TelegramChannel {
         answeredKeyboard(this.chosenLabels(msg, data, optionId)),
       );
       if (live !== undefined && live !== msg.message_id) await this.setKeyboard(chatId, live, []);
-      if (outcome.erased) await this.erase(chatId, userId, outcome, msg.message_id);
-      else await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
+      await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
       return answer;
     });
   }

@@ -11,6 +11,8 @@ export interface TelegramTexts {
   privateOnly: string;
   nonText: string;
   edited: string;
+  /** After /effacer: how many messages of the chat were deleted (the user's and the bot's). */
+  eraseDone: (count: number) => string;
   eraseFailed: (count: number) => string;
   eraseAdvice: string;
   reference: string;
@@ -30,12 +32,18 @@ export const TEXTS: Record<Lang, TelegramTexts> = {
     nonText:
       'Pour l’instant, je ne lis que le texte. Photos, vocaux, vidéos, autocollants, fichiers, positions et contacts ne sont pas lus, et rien n’en est gardé. Répondre avec des mots ou avec les boutons.',
     edited: 'Les messages modifiés ne sont pas pris en compte : envoyer plutôt un nouveau message.',
+    eraseDone: (n) =>
+      n === 0
+        ? 'Aucun message de cette discussion n’était encore à supprimer.'
+        : n === 1
+          ? '1 message supprimé dans cette discussion.'
+          : `${n} messages supprimés dans cette discussion, envoyés et reçus.`,
     eraseFailed: (n) =>
       n === 1
-        ? '1 message n’a pas pu être supprimé (Telegram ne le permet plus après 48 h).'
-        : `${n} messages n’ont pas pu être supprimés (Telegram ne le permet plus après 48 h).`,
+        ? '1 message n’a pas pu être supprimé : Telegram ne le permet plus après 48 h. Appui long dessus, puis « Supprimer ».'
+        : `${n} messages n’ont pas pu être supprimés : Telegram ne le permet plus après 48 h. Appui long sur chacun, puis « Supprimer ».`,
     eraseAdvice:
-      'Pour ne rien laisser sur ton téléphone, supprime aussi cette discussion dans Telegram (appui long sur la discussion, puis « Supprimer »).',
+      'La discussion reste dans la liste de Telegram. Pour l’enlever : appui long sur la discussion, puis « Supprimer ».',
     reference: 'Référence',
     receipt: 'Code secret',
     copyHint: 'Toucher le code pour le copier.',
@@ -59,12 +67,18 @@ export const TEXTS: Record<Lang, TelegramTexts> = {
     nonText:
       'For now I only read text. Photos, voice messages, videos, stickers, files, locations and contacts are not read, and nothing of them is kept. Answer with words or with the buttons.',
     edited: 'Edited messages are not taken into account: please send a new message instead.',
+    eraseDone: (n) =>
+      n === 0
+        ? 'No message of this chat was left to delete.'
+        : n === 1
+          ? '1 message deleted in this chat.'
+          : `${n} messages deleted in this chat, sent and received.`,
     eraseFailed: (n) =>
       n === 1
-        ? '1 message could not be deleted (Telegram no longer allows it after 48 hours).'
-        : `${n} messages could not be deleted (Telegram no longer allows it after 48 hours).`,
+        ? '1 message could not be deleted: Telegram no longer allows it after 48 hours. Long press on it, then "Delete".'
+        : `${n} messages could not be deleted: Telegram no longer allows it after 48 hours. Long press on each, then "Delete".`,
     eraseAdvice:
-      'To leave nothing on your phone, also delete this chat in Telegram (long press on the chat, then "Delete").',
+      'The chat itself stays in Telegram’s list. To remove it: long press on the chat, then "Delete".',
     reference: 'Reference',
     newReply: 'You have a new reply. Send /followup and your secret code to read it.',
     receipt: 'Secret code',

@@ -14,6 +14,8 @@ export interface ConnectorCall {
   path: string;
   conversationId: string;
   replyToId?: string;
+  /** The activity id this fake connector gave back for a POST (what Teams would assign). */
+  id?: string;
   // biome-ignore lint/suspicious/noExplicitAny: activities are free-form JSON inspected by the tests
   body: any;
 }
@@ -45,19 +47,21 @@ export class FakeConnector {
           res.writeHead(404).end();
           return;
         }
-        this.calls.push({
+        const call: ConnectorCall = {
           method: req.method ?? '',
           path: url.pathname,
           conversationId: decodeURIComponent(m[1]!),
           ...(m[2] ? { replyToId: decodeURIComponent(m[2]) } : {}),
           body: raw ? JSON.parse(raw) : undefined,
-        });
+        };
+        this.calls.push(call);
         if (this.failWith) {
           res.writeHead(this.failWith).end();
           return;
         }
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: `bot-activity-${++this.counter}` }));
+        if (call.method === 'POST') call.id = `bot-activity-${++this.counter}`;
+        res.end(JSON.stringify(call.method === 'POST' ? { id: call.id } : {}));
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -73,6 +77,13 @@ export class FakeConnector {
     return this.calls.filter(
       (c) => c.body?.type === 'message' && (!conversationId || c.conversationId === conversationId),
     );
+  }
+
+  /** Ids of the bot's activities deleted in a conversation (DELETE /v3/conversations/{id}/activities/{id}). */
+  deleted(conversationId: string): string[] {
+    return this.calls
+      .filter((c) => c.method === 'DELETE' && c.conversationId === conversationId && c.replyToId)
+      .map((c) => c.replyToId!);
   }
 
   typing(conversationId: string): ConnectorCall[] {
@@ -272,24 +283,32 @@ export async function professionalByCards(
   options: { danger?: boolean } = {},
 ): Promise<{ reference: string; markers: string[] }> {
   const structure = marker('STRUCT');
-  const phone = `01 ${Math.floor(Math.random() * 1e8)}`;
+  // A French number (the flow checks the shape): 01 then eight random digits.
+  const phone = `01 ${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
   const commune = marker('COMMUNE');
   const description = marker('DESC');
   await c.install();
   await c.press('professional');
+  await c.press(options.danger ? 'yes' : 'no'); // danger
   await c.press('school');
   await c.say(`Collège ${structure}`);
-  if (options.danger) await c.say(phone);
-  else await c.press('$skip'); // callback
-  await c.say('15');
-  await c.press('$skip'); // gender
+  if (options.danger) {
+    await c.say(phone); // callback
+    await c.press('$skip'); // name
+  } else {
+    await c.press('$skip'); // callback
+  }
+  await c.press('$skip'); // minor's first name
+  await c.press('age_15');
   await c.press('seine_saint_denis');
   await c.say(commune);
-  await c.press('unknown'); // followed
-  await c.choose(['school_absence', 'gifts_phone', 'online']);
-  await c.press(options.danger ? 'yes' : 'no'); // danger
-  await c.choose(['nothing']);
+  await c.choose(['money_gifts', 'networks', 'school']);
   await c.say(`Absences répétées. ${description}`);
+  // Date, places, source, authors, whereabouts, followed: skipped.
+  for (let i = 0; i < 6; i += 1) await c.press('$skip');
+  await c.choose(['nothing']); // actions
+  // Parents, whether the young person knows, expectations: skipped.
+  for (let i = 0; i < 3; i += 1) await c.press('$skip');
   await c.press('$confirm');
   const receipt = c
     .received()

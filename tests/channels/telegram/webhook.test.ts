@@ -1,6 +1,7 @@
 // The Telegram webhook's behaviour at the edges: the secret, garbage bodies, redeliveries, ordering,
-// stale buttons, groups, non-text and edited messages, /effacer, a blocked bot and the flood limit. Real
-// telegraf client against the fake Bot API server; embedded database and real PostgreSQL when enabled.
+// stale buttons, groups, non-text and edited messages, a blocked bot and the flood limit (/effacer is in
+// erase.test.ts). Real telegraf client against the fake Bot API server; embedded database and real
+// PostgreSQL when enabled.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from '../../support/databases.js';
 import { type Harness, newUpdateId, startHarness } from './harness.js';
@@ -134,6 +135,7 @@ describe.each(backends())('POST /telegram/webhook ($name)', (backend) => {
   it('two updates of one chat at once are processed and answered in order', async () => {
     const user = h.user();
     await user.say('/start pro');
+    await user.press('no');
     await user.press('school');
     // Sent together: the structure (a free text), then /passer for the optional callback number.
     const first = user.textUpdate('Collège Jean-Jaurès, Bobigny');
@@ -142,10 +144,10 @@ describe.each(backends())('POST /telegram/webhook ($name)', (backend) => {
     const [a, b] = await Promise.all([h.post(first), h.post(second)]);
     expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
     const texts = h.fake.callsOf('sendMessage').map((c) => String(c.params.text));
-    // In order: the callback question (answer to the first), then the age question (after the skip).
+    // In order: the callback question (answer to the first), then the young person's name (after the skip).
     expect(texts).toHaveLength(2);
     expect(texts[0]).toMatch(/rappeler/);
-    expect(texts[1]).toMatch(/Quel âge/);
+    expect(texts[1]).toMatch(/prénom/);
   });
 
   it('a stale button: "Cette question est close", nothing sent, nothing changed', async () => {
@@ -260,42 +262,6 @@ describe.each(backends())('POST /telegram/webhook ($name)', (backend) => {
     expect(texts).toEqual(['Edited messages are not taken into account: please send a new message instead.']);
     // Still on the first question.
     expect(user.findButton('safe')).toBeDefined();
-  });
-
-  it('/effacer deletes every message of the conversation and leaves no conversation row', async () => {
-    const user = h.user();
-    await user.say('/start jeune');
-    await user.press('safe');
-    await user.say('Pour moi');
-    expect(await h.hasConversation(user)).toBe(true);
-    const before = user.messages().map((m) => m.message_id);
-    const erase = user.textUpdate('/effacer');
-    h.fake.calls.length = 0;
-    expect((await h.post(erase)).statusCode).toBe(200);
-    const deleted = h.fake.callsOf('deleteMessage').map((c) => Number(c.params.message_id));
-    expect(deleted.sort((a, b) => a - b)).toEqual([...before, erase.message.message_id]);
-    expect(
-      user
-        .messages()
-        .filter((m) => !m.deleted)
-        .map((m) => m.from),
-    ).toEqual(['bot']);
-    expect(user.botMessages()[0]!.text).toMatch(/C’est effacé/);
-    expect(await h.hasConversation(user)).toBe(false);
-  });
-
-  it('/effacer says what could not be deleted', async () => {
-    const user = h.user();
-    await user.say('/start jeune');
-    await user.press('unsure');
-    const first = user.messages()[0]!.message_id;
-    h.fake.undeletable.add(first);
-    h.fake.undeletable.add(first + 1);
-    await user.say('/effacer');
-    const last = user.botMessages().at(-1)!.text;
-    expect(last).toMatch(/2 messages n’ont pas pu être supprimés/);
-    expect(last).toMatch(/supprime aussi cette discussion/);
-    expect(await h.hasConversation(user)).toBe(false);
   });
 
   it('the user blocks the bot (my_chat_member kicked): the conversation row is gone', async () => {
