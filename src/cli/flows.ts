@@ -74,7 +74,7 @@ export function registerFlowsCommands(program: Command, io: FlowsCliIo = default
     .option('--lang <lang>', "language of the labels (fr or en; default: the flow's first language)")
     .addHelpText(
       'after',
-      '\nExamples:\n  npx intake flows diagram youth\n  npx intake flows diagram flows/archive/youth.v1.yaml --lang en',
+      '\nExamples:\n  npx intake flows diagram youth\n  npx intake flows diagram flows/archive/youth.v2.yaml --lang en',
     )
     .action((target: string, opts: { lang?: string }) => {
       if (opts.lang !== undefined && opts.lang !== 'fr' && opts.lang !== 'en') {

@@ -968,11 +968,17 @@ function validateMulti(ctx: Ctx, step: MultiChoiceStep, ids: string[]): void {
   }
   for (const o of chosen) if (o.urgency) raise(ctx, o.urgency);
   if (chosen.some((o) => o.emergency)) emergencyCard(ctx);
+  showInfo(ctx, chosen);
   setAnswer(
     ctx,
     step,
     chosen.map((o) => o.id),
   );
+}
+
+/** The `info` texts of the options just picked, in option order, before the next question. */
+function showInfo(ctx: Ctx, picked: ChoiceOption[]): void {
+  for (const o of picked) if (o.info) say(ctx, tr(ctx, o.info));
 }
 
 /** Applies an option of the current prompt, whether pressed (`button`) or typed. */
@@ -991,6 +997,7 @@ function pick(ctx: Ctx, optionId: string, button: boolean): void {
       }
       if (option.urgency) raise(ctx, option.urgency);
       if (option.emergency) emergencyCard(ctx);
+      showInfo(ctx, [option]);
       setAnswer(ctx, at, option.id);
       return;
     }

@@ -51,6 +51,11 @@ export interface ChoiceOption {
   urgency?: Urgency;
   /** Picking this option also shows the emergency card. */
   emergency?: boolean;
+  /**
+   * A text shown right after this option is picked, before the next question (for a `multi_choice`: after
+   * "Valider", once per picked option that has one, in option order).
+   */
+  info?: Translated;
 }
 
 interface BaseStep {

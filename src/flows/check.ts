@@ -102,6 +102,16 @@ function semanticDiagnostics(parsed: ParsedFlow, flow: Flow, options: CheckOptio
           report,
           step.id,
         );
+        if (option.info) {
+          checkTranslated(
+            option.info,
+            flow.languages,
+            `options[${i}].info`,
+            [...at, 'options', i, 'info'],
+            report,
+            step.id,
+          );
+        }
         if (seen.has(option.id)) {
           r(
             ['options', i, 'id'],

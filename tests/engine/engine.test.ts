@@ -7,7 +7,7 @@ import {
   step,
   stringsFor,
 } from '../../src/engine/index.js';
-import { FlowRegistry, loadFlowFile } from '../../src/flows/index.js';
+import { checkFlow, FlowRegistry, loadFlowFile, parseFlowText } from '../../src/flows/index.js';
 import { BUTTONS, complete, Driver, FIXTURES, lastChoices, PLAIN, shown, T0, youthMini } from './helpers.js';
 
 const fr = stringsFor('fr', 'professional');
@@ -656,5 +656,109 @@ describe('emergency words typed at a question', () => {
       text: frTu.emergencyText,
     });
     expect(lastChoices(r)?.stepId).toBe('safety');
+  });
+});
+
+describe('option info (a text shown right after an option is picked)', () => {
+  const INFO_FLOW = `
+id: info_test
+version: 1
+kind: youth
+languages: [fr, en]
+title: { fr: Essai, en: Test }
+start: safety
+steps:
+  - id: safety
+    type: choice
+    text: { fr: En sécurité ?, en: Safe? }
+    options:
+      - id: safe
+        label: { fr: Oui, en: "Yes" }
+      - id: unsafe
+        label: { fr: Non, en: "No" }
+        emergency: true
+        info: { fr: Appelle le 119 cette nuit., en: Call 119 tonight. }
+    next: what
+  - id: what
+    type: multi_choice
+    optional: true
+    text: { fr: Quoi ?, en: What? }
+    options:
+      - id: a
+        label: { fr: A, en: A }
+        info: { fr: Info A., en: Info A. }
+      - id: b
+        label: { fr: B, en: B }
+      - id: c
+        label: { fr: C, en: C }
+        info: { fr: Info C., en: Info C. }
+    next: story
+  - id: story
+    type: text
+    text: { fr: Raconte., en: Tell us. }
+    next: bye
+  - id: bye
+    type: end
+    text: { fr: Merci., en: Thanks. }
+`;
+  const parsed = parseFlowText(INFO_FLOW, 'info_test.yaml');
+  const flow = parsed.value as Flow;
+  const texts = (r: ReturnType<Driver['start']>) =>
+    r.replies.map((x) => (x.type === 'emergency' ? '[card]' : 'text' in x ? x.text : `[${x.type}]`));
+
+  it('is a valid flow field, checked like the other translated fields', () => {
+    expect(checkFlow(parsed)).toEqual([]);
+    const missing = parseFlowText(
+      INFO_FLOW.replace('info: { fr: Info C., en: Info C. }', 'info: { fr: Info C. }'),
+      'info_test.yaml',
+    );
+    expect(checkFlow(missing).map((d) => `${d.stepId}: ${d.message}`)).toEqual([
+      'what: missing "en" translation of options[2].info',
+    ]);
+  });
+
+  it('a choice shows its info after the emergency card and before the next question', () => {
+    const d = new Driver(flow);
+    d.start();
+    expect(texts(d.press('unsafe'))).toEqual([
+      '[card]',
+      'Appelle le 119 cette nuit.',
+      expect.stringContaining('Quoi ?'),
+    ]);
+    expect(d.state?.stepId).toBe('what');
+  });
+
+  it('an option without info shows nothing more', () => {
+    const d = new Driver(flow);
+    d.start();
+    expect(texts(d.press('safe'))).toEqual([expect.stringContaining('Quoi ?')]);
+  });
+
+  it('in English, and when the option is typed rather than pressed', () => {
+    const d = new Driver(flow, PLAIN);
+    d.start('en');
+    expect(texts(d.text('2'))).toEqual(['[card]', 'Call 119 tonight.', expect.stringContaining('What?')]);
+  });
+
+  it('a multiple choice shows nothing while toggling, then each picked info once, in option order', () => {
+    const d = new Driver(flow);
+    d.start();
+    d.press('safe');
+    expect(texts(d.press('c'))).toEqual([expect.stringContaining('Quoi ?')]);
+    d.press('b');
+    d.press('a');
+    expect(texts(d.press('$done'))).toEqual(['Info A.', 'Info C.', 'Raconte.']);
+    expect(d.state?.answers.what).toEqual(['a', 'b', 'c']);
+  });
+
+  it('typed numbers of a multiple choice show the infos too; skipping shows none', () => {
+    const typed = new Driver(flow, PLAIN);
+    typed.start();
+    typed.text('1');
+    expect(texts(typed.text('3, 2'))).toEqual(['Info C.', expect.stringContaining('Raconte.')]);
+    const skipped = new Driver(flow);
+    skipped.start();
+    skipped.press('safe');
+    expect(texts(skipped.press('$skip'))).toEqual(['Raconte.']);
   });
 });

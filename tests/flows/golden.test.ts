@@ -49,6 +49,8 @@ interface Walk {
   urgency: Urgency | null;
   /** Expected routing of the submit effect. */
   routing?: Record<string, unknown>;
+  /** Whether the submit effect asks for a secret code (default true; false for "I don't want a reply"). */
+  receipt?: boolean;
   /** The `end` step the walk finishes on (its text is the last reply). */
   endsOn: string;
 }
@@ -194,9 +196,17 @@ function run(walk: Walk): Transcript {
     }
   }
   if (submits.length > 0) {
+    // Like the service: a secret code only when the submit step asked for one.
+    const withReceipt = submits[0]?.receipt !== false;
     apply(
-      { kind: 'submitted', now, reference: REFERENCE, receipt: RECEIPT, capabilities: CAPS },
-      `>> (service: submitted ${REFERENCE}, receipt ${RECEIPT})`,
+      {
+        kind: 'submitted',
+        now,
+        reference: REFERENCE,
+        ...(withReceipt ? { receipt: RECEIPT } : {}),
+        capabilities: CAPS,
+      },
+      `>> (service: submitted ${REFERENCE}${withReceipt ? `, receipt ${RECEIPT}` : ', no receipt'})`,
     );
   }
   lines.push(`# ${userTurns} user turns, ${botMessages} bot messages.`);
@@ -211,13 +221,13 @@ const WALKS: Walk[] = [
     name: 'youth-fr-safe-me',
     flow: 'youth',
     lang: 'fr',
-    title: 'safe, about me, contact with the secret code',
+    title: 'safe, about me, owes money to an older partner, reply here with the secret code',
     payload: 'jeune',
     actions: [
       { press: 'safe' },
       { press: 'me' },
       { press: 'age_15_16' },
-      { tick: ['exchange', 'partner'] },
+      { tick: ['partner', 'owes'] },
       { say: "Il a 22 ans. Il dit que je lui dois de l'argent pour les cadeaux." },
       { tick: ['talk', 'health'] },
       { press: 'receipt' },
@@ -229,62 +239,10 @@ const WALKS: Walk[] = [
     endsOn: 'end_me',
   },
   {
-    name: 'youth-fr-unsafe-friend',
-    flow: 'youth',
-    lang: 'fr',
-    title: 'not safe (emergency card), goes on, about a friend, contact by phone',
-    payload: 'aide',
-    actions: [
-      { press: 'unsafe' },
-      { press: 'continue' },
-      { press: 'friend' },
-      { press: '$skip' },
-      { tick: ['kept_away', 'threats'] },
-      { say: '/passer' },
-      { tick: ['shelter', 'how_to_help'] },
-      { press: 'phone' },
-      { say: '06 12 34 56 78' },
-      { press: '$confirm' },
-    ],
-    urgency: 'immediate',
-    routing: {},
-    endsOn: 'end_friend',
-  },
-  {
-    name: 'youth-fr-unsafe-later',
-    flow: 'youth',
-    lang: 'fr',
-    title: 'not safe (emergency card), stops there: nothing is sent',
-    payload: 'jeune',
-    actions: [{ press: 'unsafe' }, { press: 'later' }],
-    urgency: null,
-    endsOn: 'end_later',
-  },
-  {
-    name: 'youth-en-safe-friend',
-    flow: 'youth',
-    lang: 'en',
-    title: 'safe, about a friend, skips most questions, wants no reply',
-    payload: 'help',
-    actions: [
-      { press: 'safe' },
-      { press: 'friend' },
-      { press: 'age_17' },
-      { tick: ['plan', 'online'] },
-      { press: '$skip' },
-      { press: '$skip' },
-      { press: 'none' },
-      { press: '$confirm' },
-    ],
-    urgency: 'normal',
-    routing: {},
-    endsOn: 'end_friend',
-  },
-  {
     name: 'youth-en-unsure-me',
     flow: 'youth',
     lang: 'en',
-    title: 'not sure about safety (emergency card, high), about me, typed answers',
+    title: 'not sure about safety (emergency card, high), about me, pictures (3018), typed answers, code',
     payload: 'youth',
     actions: [
       { say: "I don't know" },
@@ -301,6 +259,158 @@ const WALKS: Walk[] = [
     urgency: 'high',
     routing: {},
     endsOn: 'end_me',
+  },
+  {
+    name: 'youth-fr-unsafe-friend-phone',
+    flow: 'youth',
+    lang: 'fr',
+    title: 'not safe (emergency card), goes on, a friend with nowhere safe to sleep (tonight), phone call',
+    payload: 'aide',
+    actions: [
+      { press: 'unsafe' },
+      { press: 'continue' },
+      { press: 'friend' },
+      { press: '$skip' },
+      { tick: ['nowhere_safe', 'threats'] },
+      { say: '/passer' },
+      { tick: ['shelter', 'how_to_help'] },
+      { press: 'phone' },
+      { say: '06 12 34 56 78' },
+      { press: '$confirm' },
+    ],
+    urgency: 'immediate',
+    routing: {},
+    endsOn: 'end_phone',
+  },
+  {
+    name: 'youth-en-under-13-phone',
+    flow: 'youth',
+    lang: 'en',
+    title: 'safe, about me, under 13 (high), taken to flats, threats, phone call',
+    payload: 'help',
+    actions: [
+      { press: 'safe' },
+      { press: 'me' },
+      { press: 'under_13' },
+      { tick: ['hotels', 'threats'] },
+      { say: 'A man takes me to a flat after school.' },
+      { press: '$skip' },
+      { press: 'phone' },
+      { say: '07 00 00 00 00' },
+      { press: '$confirm' },
+    ],
+    urgency: 'high',
+    routing: {},
+    endsOn: 'end_phone',
+  },
+  {
+    name: 'youth-fr-no-reply-change',
+    flow: 'youth',
+    lang: 'fr',
+    title: 'safe, about me, own "plans" and strangers online (3018), changes to no reply in the summary',
+    payload: 'jeune',
+    actions: [
+      { press: 'safe' },
+      { press: 'me' },
+      { press: 'age_13_14' },
+      { tick: ['online', 'own_plans'] },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: 'receipt' },
+      { press: 'no' },
+      { press: '$change' },
+      { press: 'contact' },
+      { press: 'none' },
+      { press: '$confirm' },
+    ],
+    urgency: 'normal',
+    routing: {},
+    receipt: false,
+    endsOn: 'end_no_reply',
+  },
+  {
+    name: 'youth-en-safe-friend-no-reply',
+    flow: 'youth',
+    lang: 'en',
+    title: 'safe, about a friend, skips most questions, wants no reply',
+    payload: 'help',
+    actions: [
+      { press: 'safe' },
+      { press: 'friend' },
+      { press: 'age_17' },
+      { tick: ['plan', 'online'] },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: 'none' },
+      { press: '$confirm' },
+    ],
+    urgency: 'normal',
+    routing: {},
+    receipt: false,
+    endsOn: 'end_no_reply',
+  },
+  {
+    name: 'youth-fr-friend-receipt',
+    flow: 'youth',
+    lang: 'fr',
+    title: 'safe, about a friend, pictures (3018), reply here with the secret code',
+    payload: 'jeune',
+    actions: [
+      { press: 'safe' },
+      { press: 'friend' },
+      { press: 'age_13_14' },
+      { tick: ['asked', 'pictures'] },
+      { say: "Ma copine a 14 ans. Un mec de 20 ans a des photos d'elle." },
+      { press: '$skip' },
+      { press: 'receipt' },
+      { press: 'no' },
+      { press: '$confirm' },
+    ],
+    urgency: 'normal',
+    routing: {},
+    endsOn: 'end_friend',
+  },
+  {
+    name: 'youth-en-unsure-friend-receipt',
+    flow: 'youth',
+    lang: 'en',
+    title: 'not sure about safety (emergency card, high), goes on, a friend kept from going home, code',
+    payload: 'youth',
+    actions: [
+      { press: 'unsure' },
+      { press: 'continue' },
+      { press: 'friend' },
+      { press: 'age_15_16' },
+      { tick: ['kept_away'] },
+      { say: '/skip' },
+      { tick: ['talk', 'how_to_help'] },
+      { press: 'receipt' },
+      { press: '$skip' },
+      { press: '$confirm' },
+    ],
+    urgency: 'high',
+    routing: {},
+    endsOn: 'end_friend',
+  },
+  {
+    name: 'youth-fr-unsafe-later',
+    flow: 'youth',
+    lang: 'fr',
+    title: 'not safe (emergency card), stops there: nothing is sent',
+    payload: 'jeune',
+    actions: [{ press: 'unsafe' }, { press: 'later' }],
+    urgency: null,
+    endsOn: 'end_later',
+  },
+  {
+    name: 'youth-en-unsure-later',
+    flow: 'youth',
+    lang: 'en',
+    title: 'not sure about safety (emergency card), stops there: nothing is sent',
+    payload: 'youth',
+    actions: [{ press: 'unsure' }, { press: 'later' }],
+    urgency: null,
+    endsOn: 'end_later',
   },
   {
     name: 'professional-fr-danger',
@@ -426,6 +536,16 @@ describe('golden transcripts', () => {
     }
   });
 
+  it('reaches every ending of the youth flow in French and in English', () => {
+    const ends = REGISTRY.latest('youth')!.steps.filter((s) => s.type === 'end');
+    for (const end of ends) {
+      for (const lang of ['fr', 'en'] as const) {
+        const found = WALKS.some((w) => w.flow === 'youth' && w.lang === lang && w.endsOn === end.id);
+        expect(found, `a youth walk ending on ${end.id} in ${lang}`).toBe(true);
+      }
+    }
+  });
+
   it('selects each flow by its /start alias', () => {
     for (const walk of WALKS) expect(flowOf(walk).id, walk.name).toBe(walk.flow);
   });
@@ -454,7 +574,7 @@ describe('golden transcripts', () => {
           expect(submits).toHaveLength(1);
           const submit = submits[0]!;
           expect(submit.urgency).toBe(walk.urgency);
-          expect(submit.receipt).toBe(true);
+          expect(submit.receipt).toBe(walk.receipt ?? true);
           expect(submit.kind).toBe(walk.flow);
           expect(submit.lang).toBe(walk.lang);
           expect(submit.routing).toEqual(walk.routing);

@@ -106,7 +106,7 @@ for (const backend of backends()) {
         kind: 'youth',
         channel: 'cli',
         lang: 'fr',
-        flow: { id: 'youth', version: 2 },
+        flow: { id: 'youth', version: 3 },
         answers: { safety: 'unsafe', for_whom: 'me', more: 'texte libre 1', phone: 'texte libre 2' },
       });
       // Pat (another inbox) cannot read it.
