@@ -7,6 +7,7 @@
  */
 import { type Command, isEmergencyWord, normalize, parseCommand } from './commands.js';
 import { evaluate, maxUrgency, resolveNext } from './conditions.js';
+import { formatProblem, isSkipWord, matchesFormat } from './formats.js';
 import { ENGINE_VERSION, isValidState } from './state.js';
 import { type EngineStrings, stringsFor } from './strings.js';
 import type {
@@ -794,6 +795,12 @@ function answerText(ctx: Ctx, text: string): void {
       const max = at.max_length ?? DEFAULT_TEXT_MAX;
       if (length < min) {
         invalid(ctx, t.invalidTextShort(min));
+        return;
+      }
+      if (at.format && !matchesFormat(at.format, value)) {
+        // "Passer" typed on an optional phone/e-mail/commune question cannot be an answer: it skips.
+        if (at.optional && isSkipWord(n)) skip(ctx, at);
+        else invalid(ctx, formatProblem(t, at.format));
         return;
       }
       if (length > max) {

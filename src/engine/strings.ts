@@ -54,6 +54,11 @@ export interface EngineStrings {
   invalidConsent: (accept: string, decline: string) => string;
   invalidTextShort: (min: number) => string;
   invalidTextLong: (max: number, got: number) => string;
+  /** Re-prompts of a `text` step with `format:` (phone, e-mail, either, commune). */
+  invalidPhone: string;
+  invalidEmail: string;
+  invalidPhoneOrEmail: string;
+  invalidCommune: string;
   invalidNumber: (min: number, max: number) => string;
   invalidDate: string;
   invalidDateFuture: string;
@@ -166,6 +171,19 @@ function french(r: Register): EngineStrings {
         `Ta réponse est trop longue (${got} caractères) : ${max} caractères au plus. Tu peux la raccourcir ?`,
         `Votre réponse est trop longue (${got} caractères) : ${max} caractères au plus. Pouvez-vous la raccourcir ?`,
       ),
+    invalidPhone: v(
+      'Je n’ai pas reconnu un numéro de téléphone. Écris-le comme 06 12 34 56 78, ou +33 6 12 34 56 78.',
+      'Je n’ai pas reconnu un numéro de téléphone. Indiquez-le comme 06 12 34 56 78, ou +33 6 12 34 56 78.',
+    ),
+    invalidEmail: v(
+      'Je n’ai pas reconnu une adresse e-mail. Écris-la comme prenom.nom@exemple.fr.',
+      'Je n’ai pas reconnu une adresse e-mail. Indiquez-la comme prenom.nom@exemple.fr.',
+    ),
+    invalidPhoneOrEmail: v(
+      'Je n’ai pas reconnu un numéro ni une adresse e-mail. Écris un numéro comme 06 12 34 56 78, ou une adresse comme prenom.nom@exemple.fr.',
+      'Je n’ai pas reconnu un numéro ni une adresse e-mail. Indiquez un numéro comme 06 12 34 56 78, ou une adresse comme prenom.nom@exemple.fr.',
+    ),
+    invalidCommune: 'J’attends le nom d’une commune, en lettres. Par exemple : Saint-Denis.',
     invalidNumber: (min, max) =>
       v(
         `J'attends un nombre entier entre ${min} et ${max}, en chiffres (par exemple : ${min}).`,
@@ -334,6 +352,11 @@ function english(r: Register): EngineStrings {
       `Your answer is too short: please write at least ${min} ${plural(min, 'character', 'characters')}.`,
     invalidTextLong: (max, got) =>
       `Your answer is too long (${got} characters): ${max} characters at most. Could you shorten it?`,
+    invalidPhone: 'I did not recognise a phone number. Type it like 06 12 34 56 78, or +33 6 12 34 56 78.',
+    invalidEmail: 'I did not recognise an email address. Type it like firstname.name@example.org.',
+    invalidPhoneOrEmail:
+      'I did not recognise a phone number or an email address. Type a number like 06 12 34 56 78, or an address like firstname.name@example.org.',
+    invalidCommune: 'I need the name of a town, in letters. For example: Saint-Denis.',
     invalidNumber: (min, max) =>
       `I need a whole number between ${min} and ${max}, in digits (for example: ${min}).`,
     invalidDate:

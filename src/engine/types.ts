@@ -93,6 +93,8 @@ export interface MultiChoiceStep extends InputStep {
   min?: number;
   max?: number;
 }
+/** The shape a free-text answer must have (see `src/engine/formats.ts`). */
+export type TextFormat = 'phone' | 'email' | 'phone_or_email' | 'commune';
 /** Free text; the answer is the trimmed string. */
 export interface TextStep extends InputStep {
   type: 'text';
@@ -100,6 +102,8 @@ export interface TextStep extends InputStep {
   min_length?: number;
   /** Default 2000. */
   max_length?: number;
+  /** Anything that does not have this shape ("2", "Valider", "oui") is re-prompted with the expected shape. */
+  format?: TextFormat;
 }
 /** A whole number between `min` and `max`. */
 export interface NumberStep extends InputStep {

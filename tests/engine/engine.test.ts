@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isCommune, isEmail, isPhone, matchesFormat } from '../../src/engine/formats.js';
 import {
   type ConversationState,
   ENGINE_VERSION,
@@ -760,5 +761,211 @@ steps:
     skipped.start();
     skipped.press('safe');
     expect(texts(skipped.press('$skip'))).toEqual(['Raconte.']);
+  });
+});
+
+describe('text steps with a format (phone, e-mail, phone or e-mail, commune)', () => {
+  const formats = (): Flow => loadFlowFile(`${FIXTURES}formats.yaml`);
+  const enVous = stringsFor('en', 'professional');
+
+  /** A driver standing on the phone-or-e-mail question, the role already answered. */
+  function atCallback(flow = formats(), caps = BUTTONS): Driver {
+    const d = new Driver(flow, caps);
+    d.start();
+    d.text('Infirmière scolaire');
+    expect(d.state?.stepId).toBe('callback');
+    return d;
+  }
+
+  it('recognises French and international phone numbers, and nothing else', () => {
+    for (const ok of [
+      '06 12 34 56 78',
+      '06.12.34.56.78',
+      '06-12-34-56-78',
+      '0612345678',
+      '01 23 45 67 89',
+      '+33 6 12 34 56 78',
+      '+33612345678',
+      '+33 (0)6 12 34 56 78',
+      '0033 6 12 34 56 78',
+      '+44 20 7946 0958',
+      '+1 (555) 010-0199',
+      '+32 2 123 45 67',
+    ]) {
+      expect(isPhone(ok), ok).toBe(true);
+    }
+    for (const bad of [
+      '2',
+      '17',
+      'Valider',
+      'ok',
+      'oui',
+      '06 12 34 56',
+      '06 12 34 56 78 9',
+      '00 12 34 56 78',
+      '+33 6 12 34 56',
+      '+33 0 12 34 56 78',
+      '1234567890',
+      'O6 12 34 56 78',
+      'tél. 06 12 34 56 78',
+      '+1234567',
+      '+1234567890123456',
+      '',
+    ]) {
+      expect(isPhone(bad), bad).toBe(false);
+    }
+  });
+
+  it('recognises an e-mail address shape', () => {
+    for (const ok of [
+      'prenom.nom@exemple.fr',
+      'a.b+c@sous.domaine.gouv.fr',
+      'infirmerie_college-93@ac-creteil.fr',
+      'élodie@école.fr',
+      ' coordination@example.org ',
+    ]) {
+      expect(isEmail(ok), ok).toBe(true);
+    }
+    for (const bad of [
+      'nom@exemple',
+      'nom@@exemple.fr',
+      'nom exemple.fr',
+      'nom @exemple.fr',
+      '@exemple.fr',
+      'nom@.fr',
+      'nom..x@exemple.fr',
+      'nom@exemple.f',
+      'nom@-exemple.fr',
+      'oui',
+      '2',
+      '',
+    ]) {
+      expect(isEmail(bad), bad).toBe(false);
+    }
+  });
+
+  it('recognises the name of a commune: letters, accents, hyphens, apostrophes; never a button word', () => {
+    for (const ok of [
+      'Saint-Denis',
+      "L'Île-Saint-Denis",
+      'L’Île-Saint-Denis',
+      'Épinay-sur-Seine',
+      'Le Pré-Saint-Gervais',
+      'aubervilliers',
+      '93200 Saint-Denis',
+      'Paris 18e',
+      'Bobigny, Pantin',
+      'St. Ouen',
+    ]) {
+      expect(isCommune(ok), ok).toBe(true);
+    }
+    for (const bad of [
+      '2',
+      '93',
+      '93200',
+      'a',
+      'Valider',
+      'ok',
+      'OK !',
+      'oui',
+      'Oui.',
+      'non',
+      'Passer',
+      'Je ne sais pas',
+      "I don't know",
+      'done',
+      'x@y.fr',
+      '06 12 34 56 78',
+      'Saint-Denis; DROP',
+      '',
+    ]) {
+      expect(isCommune(bad), bad).toBe(false);
+    }
+    expect(matchesFormat('phone_or_email', '06 12 34 56 78')).toBe(true);
+    expect(matchesFormat('phone_or_email', 'nom@exemple.fr')).toBe(true);
+    expect(matchesFormat('phone_or_email', 'Valider')).toBe(false);
+  });
+
+  it('re-prompts "2", "Valider", "ok" and "oui" with the expected shape, keeps earlier answers, offers /aide', () => {
+    const d = atCallback();
+    const results = ['2', 'Valider', 'ok', 'oui'].map((typed) => d.text(typed));
+    for (const [i, r] of results.entries()) {
+      expect(r.replies[0]).toEqual({
+        type: 'text',
+        text: i >= 2 ? `${fr.invalidPhoneOrEmail}\n\n${fr.offerHelp}` : fr.invalidPhoneOrEmail,
+      });
+      // The question is shown again, with its skip button (it is optional).
+      expect(lastChoices(r)).toMatchObject({ stepId: 'callback', options: [{ id: '$skip' }] });
+      expect(r.effects).toEqual([]);
+      expect(r.status).toBe('awaiting-input');
+    }
+    expect(d.state?.stepId).toBe('callback');
+    expect(d.state?.answers).toEqual({ role: 'Infirmière scolaire' });
+    d.text('  06 12 34 56 78 ');
+    expect(d.state?.stepId).toBe('phone');
+    expect(d.state?.answers).toEqual({ role: 'Infirmière scolaire', callback: '06 12 34 56 78' });
+    expect(d.state?.invalid).toBe(0);
+  });
+
+  it('says which shape each format expects, in French and English, vous and tu', () => {
+    const d = atCallback();
+    d.text('nom@exemple.fr');
+    expect(d.text('Valider').replies[0]).toEqual({ type: 'text', text: fr.invalidPhone });
+    d.text('+33 6 12 34 56 78');
+    expect(d.text('2').replies[0]).toEqual({ type: 'text', text: fr.invalidEmail });
+    d.text('nom@exemple.fr');
+    expect(d.state?.stepId).toBe('commune');
+    expect(d.text('93').replies[0]).toEqual({ type: 'text', text: fr.invalidCommune });
+    expect(fr.invalidCommune).toMatch(/commune/);
+    expect(fr.invalidPhone).toContain('06 12 34 56 78');
+    expect(fr.invalidPhone).toMatch(/Indiquez/);
+    expect(frTu.invalidPhone).toMatch(/Écris/);
+    expect(frTu.invalidPhoneOrEmail).not.toMatch(/\b(vous|votre|indiquez)\b/i);
+
+    const en = atCallback();
+    en.text('/language en');
+    expect(en.text('ok').replies[0]).toEqual({ type: 'text', text: enVous.invalidPhoneOrEmail });
+    expect(enVous.invalidPhoneOrEmail).toMatch(/phone number or an email address/);
+
+    const youth = atCallback({ ...formats(), kind: 'youth' });
+    expect(youth.text('oui').replies[0]).toEqual({ type: 'text', text: frTu.invalidPhoneOrEmail });
+  });
+
+  it('skips an optional formatted question on a typed "Passer"; a required one asks again', () => {
+    const d = atCallback();
+    d.text('Passer');
+    expect(d.state?.stepId).toBe('phone');
+    expect(d.state?.skipped).toContain('callback');
+    expect(d.state?.answers).toEqual({ role: 'Infirmière scolaire' });
+    expect(d.text('passer').replies[0]).toEqual({ type: 'text', text: fr.invalidPhone });
+    expect(d.state?.stepId).toBe('phone');
+  });
+
+  it('without buttons, re-prompts with the shape then the question and the /passer hint', () => {
+    const d = atCallback(formats(), PLAIN);
+    const r = d.text('1');
+    expect(r.replies[0]).toEqual({ type: 'text', text: fr.invalidPhoneOrEmail });
+    expect(r.replies[1]).toEqual({ type: 'text', text: `Téléphone ou e-mail ?\n\n${fr.skipHint}` });
+  });
+
+  it('keeps the commune as typed and gives it to the routing; a change from the summary is checked too', () => {
+    const d = atCallback();
+    d.text('/passer');
+    d.text('0612345678');
+    d.text('/passer');
+    d.text(' Épinay-sur-Seine ');
+    expect(d.state?.stepId).toBe('summary');
+    d.press('$change');
+    d.press('commune');
+    expect(d.text('Valider').replies[0]).toEqual({ type: 'text', text: fr.invalidCommune });
+    expect(d.state?.answers.commune).toBe('Épinay-sur-Seine');
+    d.text("L'Île-Saint-Denis");
+    expect(d.state?.stepId).toBe('summary');
+    const r = d.press('$confirm');
+    expect(r.effects[0]).toMatchObject({
+      type: 'submit',
+      routing: { commune: "L'Île-Saint-Denis" },
+      answers: { role: 'Infirmière scolaire', phone: '0612345678', commune: "L'Île-Saint-Denis" },
+    });
   });
 });
