@@ -23,18 +23,18 @@ beforeAll(() => {
 const SCRIPTS = {
   youth: ['1', '1', '3', '2, 4', 'Il me demande de voir des gens que je ne connais pas.', '1', '1', '2', '1'],
   professional: [
+    '2',
     '1',
     'Collège Jean-Jaurès, Saint-Denis',
     '/passer',
-    '15',
     '/passer',
+    '4',
     '1',
     'Saint-Denis',
-    '5',
-    '1, 2',
-    'non',
-    '4',
+    '1, 10',
     'Absences répétées, un homme plus âgé l’attend à la sortie.',
+    // Date, places, source, authors, whereabouts, followed, done, parents, the young person knows, expectations.
+    ...Array.from({ length: 10 }, () => '/passer'),
     '1',
   ],
 };

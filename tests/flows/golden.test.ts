@@ -28,6 +28,11 @@ const T0 = Date.UTC(2025, 0, 15, 9, 0, 0);
 const CAPS: Capabilities = { buttons: true, deleteMessages: true };
 /** A young person should be done in about 15 messages (their own turns, /start included). */
 const YOUTH_MAX_USER_TURNS = 15;
+/**
+ * A professional who skips every optional question is done in this many turns (/start, the required answers,
+ * one "Passer" per optional question, the confirmation): a new required question must be a deliberate choice.
+ */
+const PROFESSIONAL_SHORTEST_MAX_USER_TURNS = 22;
 
 /** What the simulated user does. */
 type Action =
@@ -51,6 +56,8 @@ interface Walk {
   routing?: Record<string, unknown>;
   /** Whether the submit effect asks for a secret code (default true; false for "I don't want a reply"). */
   receipt?: boolean;
+  /** The most user turns (/start included) the walk may take: set on the shortest path of a flow. */
+  maxUserTurns?: number;
   /** The `end` step the walk finishes on (its text is the last reply). */
   endsOn: string;
 }
@@ -135,6 +142,9 @@ function run(walk: Walk): Transcript {
   let state: ConversationState | null = null;
   let now = T0;
   let userTurns = 0;
+  /** Of the user turns: buttons pressed (each toggle and "Valider" too) and messages typed (not /start). */
+  let taps = 0;
+  let typed = 0;
   let botMessages = 0;
   let lastChoices: Extract<Reply, { type: 'choices' }> | undefined;
   let lastReply: Reply | undefined;
@@ -173,6 +183,7 @@ function run(walk: Walk): Transcript {
       );
     }
     userTurns += 1;
+    taps += 1;
     apply(
       { kind: 'choice', now, stepId: choices.stepId, optionId, capabilities: CAPS },
       `>> [${option.label}]`,
@@ -187,6 +198,7 @@ function run(walk: Walk): Transcript {
   for (const action of walk.actions) {
     if ('say' in action) {
       userTurns += 1;
+      typed += 1;
       apply({ kind: 'text', now, text: action.say, capabilities: CAPS }, `>> ${indent(action.say, '   ')}`);
     } else if ('press' in action) {
       press(action.press);
@@ -209,7 +221,9 @@ function run(walk: Walk): Transcript {
       `>> (service: submitted ${REFERENCE}${withReceipt ? `, receipt ${RECEIPT}` : ', no receipt'})`,
     );
   }
-  lines.push(`# ${userTurns} user turns, ${botMessages} bot messages.`);
+  lines.push(
+    `# ${userTurns} user turns (/start, ${taps} taps, ${typed} typed), ${botMessages} bot messages.`,
+  );
   if (!result) throw new Error('no turn was played');
   return { text: `${lines.join('\n')}\n`, userTurns, botMessages, submits, final: result, lastReply };
 }
@@ -413,26 +427,38 @@ const WALKS: Walk[] = [
     endsOn: 'end_later',
   },
   {
-    name: 'professional-fr-danger',
+    name: 'professional-fr-danger-full',
     flow: 'professional',
     lang: 'fr',
-    title: 'immediate danger, in Seine-Saint-Denis, call-back contact given',
+    title:
+      'full path: immediate danger, lives in Seine-Saint-Denis, facts in a Paris hotel, on the run, call-back',
     payload: 'pro',
     actions: [
+      { press: 'yes' },
       { press: 'ase' },
       { say: "Foyer de l'enfance, Bobigny" },
       { say: '01 23 45 67 89' },
-      { say: '14' },
-      { press: 'girl' },
+      { say: 'Mme Diallo' },
+      { say: 'L. B.' },
+      { press: 'age_14' },
       { press: 'seine_saint_denis' },
       { say: 'Saint-Denis' },
-      { press: 'ase' },
-      { tick: ['running_away', 'money', 'older_partner', 'hotels'] },
-      { press: 'yes' },
-      { tick: ['crip'] },
+      { tick: ['running_away', 'money_gifts', 'networks', 'talked'] },
       {
-        say: "Fugue depuis samedi. Vue hier soir devant un hôtel près de la gare, avec un homme d'environ 25 ans.",
+        say: "Fugue depuis samedi. Vue hier soir devant un hôtel près de la gare du Nord, avec un homme d'environ 25 ans.",
       },
+      { say: 'hier' },
+      { tick: ['other_town', 'hotel'] },
+      { say: 'Paris' },
+      { tick: ['seen', 'youth_told'] },
+      { say: '« Il m’a trouvé des plans, c’est juste pour un moment. »' },
+      { tick: ['partner', 'buyers'] },
+      { press: 'runaway_reported' },
+      { tick: ['ase'] },
+      { tick: ['police'] },
+      { press: 'against_interest' },
+      { press: 'no' },
+      { tick: ['advice', 'ip_help'] },
       { press: '$confirm' },
     ],
     urgency: 'immediate',
@@ -440,48 +466,66 @@ const WALKS: Walk[] = [
     endsOn: 'end_urgent',
   },
   {
-    name: 'professional-fr-no-danger',
+    name: 'professional-fr-shortest',
     flow: 'professional',
     lang: 'fr',
-    title: 'no immediate danger, in Seine-Saint-Denis, no contact left',
+    title: 'shortest path: no danger, every optional question skipped, no contact left',
     payload: 'professionnel',
     actions: [
-      { press: 'school' },
-      { say: 'Collège Paul-Éluard, Montreuil' },
-      { press: '$skip' },
-      { say: '15 ans' },
-      { press: '$skip' },
-      { press: 'seine_saint_denis' },
-      { say: 'Montreuil' },
-      { press: 'unknown' },
-      { tick: ['school_absence', 'gifts_phone', 'online'] },
       { press: 'no' },
-      { tick: ['nothing'] },
-      { say: 'Absences le vendredi depuis un mois. Deux téléphones. Parle d’un « plan » à ses amies.' },
+      { press: 'school' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: 'age_15' },
+      { press: 'unknown' },
+      { tick: ['school'] },
+      { say: 'Absences le vendredi depuis un mois. Parle d’un « plan » à ses amies.' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
       { press: '$confirm' },
     ],
     urgency: 'normal',
-    routing: { territory: 'seine_saint_denis', commune: 'Montreuil' },
+    routing: { territory: 'unknown' },
+    maxUserTurns: PROFESSIONAL_SHORTEST_MAX_USER_TURNS,
     endsOn: 'end_no_contact',
   },
   {
     name: 'professional-en-danger',
     flow: 'professional',
     lang: 'en',
-    title: 'immediate danger, lives elsewhere, call-back contact given',
+    title: 'immediate danger, lives elsewhere, "2" typed for the contact is asked again, e-mail given',
     payload: 'professional',
     actions: [
+      { press: 'yes' },
       { press: 'police' },
       { say: 'Police station, Aubervilliers' },
+      { say: '2' },
       { say: 'brigade.mineurs@example.org' },
-      { say: '16' },
-      { press: 'boy' },
+      { say: 'Sgt Martin' },
+      { press: '$skip' },
+      { press: 'age_16' },
       { press: 'elsewhere' },
-      { press: 'pjj' },
-      { tick: ['money', 'online', 'violence'] },
-      { press: 'yes' },
-      { tick: ['police', 'parents'] },
+      { tick: ['money_gifts', 'networks', 'marks'] },
       { say: 'Ads found online. Seen with bruises on Monday. Mother worried.' },
+      { say: '13/01/2025' },
+      { tick: ['hotel', 'online'] },
+      { press: '$skip' },
+      { tick: ['met_online'] },
+      { press: 'family' },
+      { tick: ['pjj'] },
+      { tick: ['police'] },
+      { press: 'informed' },
+      { press: '$skip' },
+      { tick: ['orientation'] },
       { press: '$confirm' },
     ],
     urgency: 'immediate',
@@ -492,28 +536,79 @@ const WALKS: Walk[] = [
     name: 'professional-en-no-danger-change',
     flow: 'professional',
     lang: 'en',
-    title: 'no immediate danger, place unknown, changes the age from the summary',
+    title: 'no danger, phone given, "ok" typed for the town is asked again, place changed from the summary',
     payload: 'pro',
     actions: [
+      { press: 'no' },
       { press: 'association' },
       { say: 'Youth outreach team, Sevran' },
       { say: '06 98 76 54 32' },
-      { say: '17' },
       { press: '$skip' },
+      { say: 'K.' },
+      { press: 'age_17' },
       { press: 'unknown' },
-      { press: 'none' },
       { tick: ['substances', 'other'] },
-      { press: 'no' },
-      { tick: ['nothing'] },
       { say: 'Often at the shopping centre late at night with older men. Not sure what is going on.' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
       { press: '$change' },
-      { press: 'age' },
-      { say: '16' },
+      { press: 'territory' },
+      { press: 'seine_saint_denis' },
+      { say: 'ok' },
+      { say: 'Sevran' },
       { press: '$confirm' },
     ],
     urgency: 'normal',
-    routing: { territory: 'unknown' },
+    routing: { territory: 'seine_saint_denis', commune: 'Sevran' },
     endsOn: 'end_callback',
+  },
+  {
+    name: 'professional-fr-adult',
+    flow: 'professional',
+    lang: 'fr',
+    title: '18 or over: the protocol is for minors, an orientation request is sent',
+    payload: 'pro',
+    actions: [
+      { press: 'no' },
+      { press: 'health' },
+      { say: 'PMI, Aubervilliers' },
+      { say: 'accueil.pmi@exemple.fr' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: 'adult' },
+      { press: 'orientation' },
+      { say: 'Jeune femme de 19 ans, suivie chez nous plus jeune. Elle dit devoir de l’argent à un homme.' },
+      { press: '$confirm' },
+    ],
+    urgency: 'normal',
+    routing: {},
+    endsOn: 'end_adult_sent',
+  },
+  {
+    name: 'professional-en-adult-stop',
+    flow: 'professional',
+    lang: 'en',
+    title: '18 or over: stops there, nothing is sent',
+    payload: 'pro',
+    actions: [
+      { press: 'no' },
+      { press: 'other' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: '$skip' },
+      { press: 'adult' },
+      { press: 'stop' },
+    ],
+    urgency: null,
+    endsOn: 'end_adult',
   },
 ];
 
@@ -534,6 +629,14 @@ describe('golden transcripts', () => {
         expect(WALKS.some((w) => w.flow === flow && w.lang === lang)).toBe(true);
       }
     }
+  });
+
+  it('reaches every ending of the professional flow', () => {
+    const ends = REGISTRY.latest('professional')!.steps.filter((s) => s.type === 'end');
+    const missing = ends.filter(
+      (end) => !WALKS.some((w) => w.flow === 'professional' && w.endsOn === end.id),
+    );
+    expect(missing.map((end) => end.id)).toEqual([]);
   });
 
   it('reaches every ending of the youth flow in French and in English', () => {
@@ -601,6 +704,12 @@ describe('golden transcripts', () => {
         }
       });
 
+      if (walk.maxUserTurns !== undefined) {
+        const max = walk.maxUserTurns;
+        it(`takes at most ${max} user turns on the shortest path`, () => {
+          expect(transcript.userTurns).toBeLessThanOrEqual(max);
+        });
+      }
       if (walk.flow === 'youth') {
         it(`lets a young person finish in at most ${YOUTH_MAX_USER_TURNS} turns`, () => {
           expect(transcript.userTurns).toBeLessThanOrEqual(YOUTH_MAX_USER_TURNS);

@@ -79,21 +79,36 @@ export function youthWalk(m: (i: number) => string): Action[] {
   ];
 }
 
-/** A professional walk to a sealed report (immediate danger, Seine-Saint-Denis). */
+/**
+ * A professional walk to a sealed report (immediate danger, lives in Seine-Saint-Denis, facts in a Paris hotel),
+ * answering every question. `m(i)` fills the free texts; the contact is a phone number and the communes are
+ * communes, since the flow checks their shape (a marker of letters and digits passes as a commune).
+ */
 export function professionalWalk(m: (i: number) => string): Action[] {
   return [
+    { press: 'yes' },
     { press: 'ase' },
     { say: m(1) },
+    { say: '01 23 45 67 89' },
     { say: m(2) },
-    { say: '14' },
-    { press: 'girl' },
+    { say: m(5) },
+    { press: 'age_14' },
     { press: 'seine_saint_denis' },
     { say: m(3) },
-    { press: 'ase' },
-    { tick: ['running_away', 'money', 'older_partner', 'hotels'] },
-    { press: 'yes' },
-    { tick: ['crip'] },
+    { tick: ['running_away', 'money_gifts', 'talked'] },
     { say: m(4) },
+    { say: 'hier' },
+    { tick: ['other_town', 'hotel'] },
+    { say: m(6) },
+    { tick: ['youth_told'] },
+    { say: m(7) },
+    { tick: ['partner'] },
+    { press: 'runaway_not_reported' },
+    { tick: ['ase'] },
+    { tick: ['crip'] },
+    { press: 'not_yet' },
+    { press: 'no' },
+    { tick: ['advice'] },
     { press: '$confirm' },
   ];
 }

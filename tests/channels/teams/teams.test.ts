@@ -91,7 +91,7 @@ describe('Teams channel', () => {
     expect(report.channel).toBe('teams');
     const answers = report.payload.answers as Record<string, unknown>;
     expect(answers.structure).toBe(`Collège ${structure}`);
-    expect(answers.signs).toEqual(['school_absence', 'gifts_phone', 'online']);
+    expect(answers.signs).toEqual(['money_gifts', 'networks', 'school']);
     expect(answers.actions).toEqual(['nothing']);
     expect(answers.description).toContain(description);
     expect(answers.danger).toBe(false);
@@ -172,7 +172,7 @@ describe('Teams channel', () => {
     expect(again.status).toBe(200);
     const resent = c.received().slice(before);
     expect(resent.length).toBeGreaterThan(0);
-    expect(JSON.stringify(resent.map((m) => m.body.text))).toMatch(/fonction|role/i);
+    expect(JSON.stringify(resent.map((m) => m.body.text))).toMatch(/danger immédiat|immediate danger/i);
     // Delivered now: a third delivery sends nothing.
     const after = c.received().length;
     expect((await c.post(activity)).status).toBe(200);
@@ -192,34 +192,38 @@ describe('Teams channel', () => {
     expect(second.status).toBe(200);
     expect(c.received().length).toBe(afterFirst);
     // A redelivered card submission (a multi-select replayed as toggles) is also answered once.
+    await c.press('no'); // immediate danger
     await c.press('school');
     await c.say('Structure');
-    await c.press('$skip');
-    await c.say('14');
-    await c.press('$skip');
-    await c.press('elsewhere');
+    await c.press('$skip'); // callback
+    await c.press('$skip'); // the young person's first name
     const n = c.received().length;
     const card = c.lastCard();
-    const followed = submitsOf(card).find((s) => s.data.optionId === 'none');
-    expect(followed).toBeDefined();
-    const submit = c.activity({ type: 'message', value: followed!.data });
+    const age = submitsOf(card).find((s) => s.data.optionId === 'age_14');
+    expect(age).toBeDefined();
+    const submit = c.activity({ type: 'message', value: age!.data });
     await c.post(submit);
     const m = c.received().length;
     expect(m).toBeGreaterThan(n);
+    await c.press('elsewhere');
     const multiCard = c.lastCard();
     const done = submitsOf(multiCard).find((s) => s.data.optionId === '$done')!;
-    const multiSubmit = c.activity({ type: 'message', value: { ...done.data, selection: 'money,violence' } });
+    const multiSubmit = c.activity({
+      type: 'message',
+      value: { ...done.data, selection: 'money_gifts,marks' },
+    });
     expect((await c.post(multiSubmit)).status).toBe(200);
     const k = c.received().length;
     expect((await c.post(multiSubmit)).status).toBe(200);
     expect(c.received().length).toBe(k);
-    expect(c.received()[k - 1]!.body.text).toMatch(/danger immédiat/);
+    expect(c.received()[k - 1]!.body.text).toMatch(/Décrivez ce qui vous inquiète/);
   });
 
   it('refuses a submit from an old card politely and keeps the current question', async () => {
     const c = client();
     await c.install();
     await c.press('professional');
+    await c.press('no'); // immediate danger
     const roleCard = c.lastCard();
     await c.press('police', roleCard);
     const before = c.received().length;

@@ -20,18 +20,21 @@ const YOUTH: Action[] = [
   { press: '$confirm' },
 ];
 const PROFESSIONAL: Action[] = [
+  { press: 'no' },
   { press: 'school' },
   { say: 'Collège Paul-Éluard, Montreuil' },
   { press: '$skip' },
-  { say: '15 ans' },
   { press: '$skip' },
+  { press: 'age_15' },
   { press: 'seine_saint_denis' },
   { say: 'Montreuil' },
-  { press: 'unknown' },
-  { tick: ['school_absence', 'gifts_phone', 'online'] },
-  { press: 'no' },
-  { tick: ['nothing'] },
+  { tick: ['money_gifts', 'networks', 'school'] },
   { say: 'Absences le vendredi depuis un mois. Deux téléphones.' },
+  // Date, places, source, authors, whereabouts, followed: skipped.
+  ...Array.from({ length: 6 }, () => ({ press: '$skip' })),
+  { tick: ['nothing'] },
+  // Parents, whether the young person knows, expectations: skipped.
+  ...Array.from({ length: 3 }, () => ({ press: '$skip' })),
   { press: '$confirm' },
 ];
 
@@ -89,17 +92,19 @@ describe.each(backends())('telegram conversations ($name)', (backend) => {
         expect(answers).toMatchObject({
           role: 'school',
           territory: 'seine_saint_denis',
-          signs: ['school_absence', 'gifts_phone', 'online'],
+          commune: 'Montreuil',
+          signs: ['money_gifts', 'networks', 'school'],
           danger: false,
           actions: ['nothing'],
         });
         expect(JSON.stringify(answers)).toContain('Collège Paul-Éluard, Montreuil');
       }
       if (c.mode === 'buttons') {
-        // Every answered keyboard was edited to show the choice: no live option button is left behind.
+        // Every answered keyboard was edited to show the choice: no live option button is left behind, but
+        // the quick-exit button under the last message.
         const live = messages
           .flatMap((m) => (m.keyboard ?? []).flat())
-          .filter((b) => b.callback_data !== 'n');
+          .filter((b) => b.callback_data !== 'n' && b.callback_data !== 's:$erase:$erase');
         expect(live).toEqual([]);
         expect(h.fake.callsOf('answerCallbackQuery').length).toBeGreaterThan(0);
       }
@@ -149,7 +154,8 @@ describe.each(backends())('telegram conversations ($name)', (backend) => {
     const user = h.user({ lang: 'en-GB' });
     await user.say('/start pro');
     const texts = user.botMessages().map((m) => m.text);
-    expect(texts.join('\n')).toMatch(/Hello|What is your role/i);
+    expect(texts.join('\n')).toMatch(/Hello|immediate danger/i);
+    await user.press('no');
     expect(user.findButton('school').text).toMatch(/school/i);
   });
 });

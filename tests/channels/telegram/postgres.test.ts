@@ -75,29 +75,30 @@ describe.runIf(PG_ENABLED)('telegram on PostgreSQL', () => {
       'canary_user_qzx82',
       String(id),
       'CANARY-QZX-structure-4471',
-      'CANARY-QZX-callback-4472',
+      'CANARY-QZX-name-4472',
       'CANARY-QZX-commune-4473',
       'CANARY-QZX-details-4474',
     ];
     const user = h.user({ id, firstName: markers[0]!, username: markers[1]!, lang: 'fr' });
     await user.say('/start pro');
+    await user.press('no');
     await user.press('school');
     await user.say(markers[3]!);
+    await user.say('01 23 45 67 89'); // the contact must be a phone number or an e-mail address
     await user.say(markers[4]!);
-    await user.say('15 ans');
     await user.press('$skip');
+    await user.press('age_15');
     await user.press('seine_saint_denis');
     await user.say(markers[5]!);
-    await user.press('unknown');
-    await user.tick(['money']);
-    await user.press('no');
-    await user.tick(['nothing']);
+    await user.tick(['money_gifts']);
     await user.say(markers[6]!);
+    for (let i = 0; i < 10; i += 1) await user.press('$skip');
     await user.press('$confirm');
     expect(referenceIn(user.botMessages())).toBeDefined();
     // A second conversation left in progress (state at rest), with a marker as its only answer.
     const other = h.user({ id: id + 1, firstName: markers[0]!, username: markers[1]!, lang: 'fr' });
     await other.say('/start pro');
+    await other.press('no');
     await other.press('school');
     await other.say(markers[3]!);
     expect(await h.hasConversation(other)).toBe(true);
