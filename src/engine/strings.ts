@@ -251,8 +251,8 @@ function french(r: Register): EngineStrings {
     ),
     expired: (hours) =>
       v(
-        `Ta conversation d’avant était en pause depuis plus de ${hours} heures. Pour ta sécurité, elle a été effacée. On reprend depuis le début.`,
-        `Votre conversation précédente était en pause depuis plus de ${hours} h : par sécurité, elle a été effacée. Reprenons depuis le début.`,
+        `Ta conversation d’avant était en pause depuis plus de ${hours} heures. Pour ta sécurité, tes réponses ont été effacées de notre service. Les messages restent ici : /effacer les supprime. On reprend depuis le début.`,
+        `Votre conversation précédente était en pause depuis plus de ${hours} h : par sécurité, vos réponses ont été effacées de notre service. Les messages restent affichés ici : /effacer les supprime. Reprenons depuis le début.`,
       ),
     discarded: v(
       'Les questions ont changé depuis ta dernière visite. Ta conversation d’avant a été effacée : on reprend depuis le début.',
@@ -395,7 +395,7 @@ function english(r: Register): EngineStrings {
       'If a minor is in immediate danger, call 17. You can then continue here.',
     ),
     expired: (hours) =>
-      `Your previous conversation was paused for more than ${hours} hours. For your safety, it was erased. Let's start again from the beginning.`,
+      `Your previous conversation was paused for more than ${hours} hours. For your safety, your answers were erased from our service. The messages stay here: /erase deletes them. Let's start again from the beginning.`,
     discarded:
       'The questions have changed since your last visit. Your previous conversation was erased: we start again from the beginning.',
     resumed: 'Let’s pick up where you left off (type /restart to start from scratch).',
