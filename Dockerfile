@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build: compile TypeScript with the dev dependencies, then a slim runtime image with production
-# dependencies only, running as the unprivileged `node` user.
+# Multi-stage build on Node.js 24 LTS, the version CI runs the whole suite on: compile TypeScript with the
+# dev dependencies, then a slim runtime image with production dependencies only, running as the
+# unprivileged `node` user.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # postinstall runs scripts/ensure-built.mjs (it skips while src/ and web/ are not there yet)
@@ -13,7 +14,7 @@ COPY src ./src
 COPY web ./web
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
     HOST=0.0.0.0 \

@@ -53,6 +53,8 @@ export interface IntakeContext {
   readinessChecks: ReadinessCheck[];
   /** Runs conversation turns and seals reports; used by the channels. */
   pipeline: Intake;
+  /** Which channel is on (set by each channel plugin when it registers), shown by /healthz and /readyz. */
+  channels: Record<'telegram' | 'teams', string>;
 }
 
 declare module 'fastify' {
@@ -123,6 +125,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     masterKey: deps.masterKey,
     readinessChecks: [inboxes, ...(deps.readinessChecks ?? [])],
     pipeline,
+    channels: { telegram: 'off', teams: 'off' },
   } satisfies IntakeContext);
 
   // Routes that carry user content (webhooks, inbox) never log below `info`, even with LOG_LEVEL=debug: a

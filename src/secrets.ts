@@ -38,11 +38,15 @@ export function resolveMasterKey(config: {
   masterKey?: string;
   dataDir: string;
   nodeEnv: string;
+  nodeEnvName?: string;
 }): MasterKeyResult {
   if (config.masterKey)
     return { key: checkMasterKey(config.masterKey, 'environment INTAKE_MASTER_KEY'), generated: false };
-  if (config.nodeEnv === 'production') {
-    throw new ConfigError('INTAKE_MASTER_KEY is required in production (make one with `npx intake keygen`)');
+  // A key is generated only in development and test: anywhere else a missing key stops the start.
+  if (config.nodeEnv !== 'development' && config.nodeEnv !== 'test') {
+    throw new ConfigError(
+      `INTAKE_MASTER_KEY is required with NODE_ENV=${config.nodeEnvName ?? config.nodeEnv} (make one with \`npx intake keygen\`; only development and test generate one)`,
+    );
   }
   const file = join(config.dataDir, 'master.key');
   if (existsSync(file)) {

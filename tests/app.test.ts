@@ -13,7 +13,11 @@ describe('app foundation', () => {
   it('answers /healthz and /readyz', async () => {
     const h = await t.app.inject({ method: 'GET', url: '/healthz' });
     expect(h.statusCode).toBe(200);
-    expect(h.json()).toEqual({ status: 'ok' });
+    // The test app runs Teams in local mode (NODE_ENV=test, no MicrosoftAppId) and no Telegram token.
+    expect(h.json()).toEqual({
+      status: 'ok',
+      channels: { telegram: 'off', teams: 'local (no authentication)' },
+    });
     const r = await t.app.inject({ method: 'GET', url: '/readyz' });
     expect(r.statusCode).toBe(200);
     // In development an inbox without a coordinator is a warning (a fresh start is ready); see intake tests
@@ -26,6 +30,7 @@ describe('app foundation', () => {
         inboxes:
           'warning: inbox coordination has no coordinator key (run `intake coordinator add --inbox coordination`)',
       },
+      channels: { telegram: 'off', teams: 'local (no authentication)' },
     });
   });
 

@@ -32,6 +32,7 @@ describe.runIf(PG_ENABLED)('readiness on real PostgreSQL [postgres]', () => {
       status: 'unavailable',
       reason: 'database unreachable',
       checks: { database: 'unreachable' },
+      channels: { telegram: 'off', teams: 'local (no authentication)' },
     });
     // Liveness does not depend on the database.
     expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { ROOT_DIR } from '../src/paths.js';
+import { startFakeBotApi } from './channels/telegram/fake-bot-api.js';
 import { buildTestApp, testConfig } from './helper.js';
+import { createPgDatabase, PG_ENABLED } from './support/databases.js';
 
 interface Run {
   code: number | null;
@@ -60,17 +62,67 @@ describe('server process', () => {
     );
   });
 
-  it('refuses a production start without Teams authentication, in one line', async () => {
+  it('refuses a production start with Teams settings half set, in one line', async () => {
     const r = await startServer({
       NODE_ENV: 'production',
       INTAKE_MASTER_KEY: 'q2v0Zt1cU0m9V7bYd3xk8Rz4yHn6WjPpL5aQ1sE2fGc=',
       // Nothing listens there: the settings are refused before the database is touched.
       DATABASE_URL: 'postgres://127.0.0.1:1/none',
+      MicrosoftAppPassword: 'a-password-without-its-app-id',
     }).done;
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([
-      'intake: Teams: MicrosoftAppId is required when NODE_ENV=production (an empty app id disables authentication)',
+      'intake: Teams: MicrosoftAppPassword is set but MicrosoftAppId is empty: set MicrosoftAppId too, or unset them to turn Teams off',
     ]);
+  });
+
+  it('refuses a start with NODE_ENV=staging and no master key (no generated key outside development)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'intake-data-'));
+    const r = await startServer({ NODE_ENV: 'staging', INTAKE_DATA_DIR: dataDir }).done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('NODE_ENV=staging (treated as production');
+    expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
+  });
+
+  it.skipIf(!PG_ENABLED)('starts in production with Telegram only: Teams is off and says so', async () => {
+    const tdb = await createPgDatabase();
+    const fake = await startFakeBotApi();
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const s = startServer({
+      NODE_ENV: 'production',
+      INTAKE_MASTER_KEY: 'q2v0Zt1cU0m9V7bYd3xk8Rz4yHn6WjPpL5aQ1sE2fGc=',
+      DATABASE_URL: tdb.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      TELEGRAM_BOT_TOKEN: fake.token,
+      TELEGRAM_WEBHOOK_SECRET: 'production-test-webhook-secret-0123456789',
+      TELEGRAM_API_ROOT: fake.root,
+    });
+    try {
+      await waitFor(() => s.out.stdout.includes('intake ready'), 20_000);
+      const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
+      expect(health.channels).toEqual({ telegram: 'on', teams: 'off' });
+      const ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json();
+      expect(ready.channels).toEqual({ telegram: 'on', teams: 'off' });
+      const teams = await fetch(`http://127.0.0.1:${port}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'message', text: 'hello' }),
+      });
+      expect(teams.status).toBe(404);
+      const telegram = await fetch(`http://127.0.0.1:${port}/telegram/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ update_id: 1 }),
+      });
+      expect(telegram.status).toBe(401); // no secret
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.done;
+      await fake.close();
+      await tdb.drop();
+    }
   });
 
   it('starts on a fresh data directory with a generated key, then shuts down cleanly on SIGTERM', async () => {

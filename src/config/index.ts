@@ -46,7 +46,13 @@ export interface FileConfig {
 
 /** The whole runtime configuration: files plus environment. */
 export interface AppConfig extends FileConfig {
+  /**
+   * `development` (NODE_ENV unset or `development`) and `test` relax what production refuses; any other
+   * value (`production`, `staging`, `prod`, a typo) is treated as production: fail closed.
+   */
   nodeEnv: 'production' | 'development' | 'test';
+  /** NODE_ENV as given (for messages): `development` when unset. */
+  nodeEnvName: string;
   /** PostgreSQL connection string; absent means the embedded database under `dataDir`. */
   databaseUrl?: string;
   dataDir: string;
@@ -203,8 +209,7 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
     );
   }
 
-  const nodeEnv =
-    env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
+  const nodeEnv = nodeEnvOf(env.NODE_ENV);
   const port = envInt(env, 'PORT', 0, 65535);
   const config: AppConfig = {
     ...file,
@@ -214,6 +219,7 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
       ...(env.HOST ? { host: env.HOST } : {}),
     },
     nodeEnv,
+    nodeEnvName: env.NODE_ENV?.trim() || 'development',
     dataDir: env.INTAKE_DATA_DIR || join(ROOT_DIR, 'data'),
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'silent' : 'info'),
     files,
@@ -235,6 +241,26 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
 }
 
 /**
+ * The mode a NODE_ENV value selects. Only an unset value, `development` and `test` relax the production
+ * rules (no authentication for a local Teams emulator, a generated master key, the embedded database); any
+ * other value, a typo included, gets every production rule: a deployment that forgot to say `production`
+ * fails closed instead of running unauthenticated.
+ */
+export function nodeEnvOf(value: string | undefined): AppConfig['nodeEnv'] {
+  const v = value?.trim() ?? '';
+  if (v === '' || v === 'development') return 'development';
+  if (v === 'test') return 'test';
+  return 'production';
+}
+
+/** How a start-time refusal names the mode: `NODE_ENV=production`, or `NODE_ENV=staging (treated as production)`. */
+export function modeName(config: Pick<AppConfig, 'nodeEnv' | 'nodeEnvName'>): string {
+  return config.nodeEnvName === config.nodeEnv
+    ? `NODE_ENV=${config.nodeEnv}`
+    : `NODE_ENV=${config.nodeEnvName} (treated as production: only development and test relax these rules)`;
+}
+
+/**
  * Production refusals: a production start needs a real database and a master key from the environment.
  * Returns one line saying what is missing and how to make it, or undefined when all is well.
  */
@@ -244,5 +270,5 @@ export function productionProblem(config: AppConfig): string | undefined {
   if (!config.masterKey) missing.push('INTAKE_MASTER_KEY (make one with `npx intake keygen`)');
   if (!config.databaseUrl) missing.push('DATABASE_URL (a PostgreSQL connection string)');
   if (missing.length === 0) return undefined;
-  return `NODE_ENV=production needs ${missing.join(' and ')}; refusing to start.`;
+  return `${modeName(config)} needs ${missing.join(' and ')}; refusing to start.`;
 }

@@ -14,6 +14,12 @@ export type ReadinessCheck = {
   check: () => Promise<string | undefined | { warning: string }>;
 };
 
+/** Which channel is on: `off`, `on`, `on (polling)`, `local (no authentication)` (development only). */
+const CHANNELS_SCHEMA = {
+  type: 'object',
+  properties: { telegram: { type: 'string' }, teams: { type: 'string' } },
+} as const;
+
 export async function healthRoutes(app: FastifyInstance) {
   const { db, metrics } = app.intake;
   const shipped = listMigrations().length;
@@ -26,10 +32,15 @@ export async function healthRoutes(app: FastifyInstance) {
       schema: {
         summary: 'Liveness: the process is alive',
         tags: ['operations'],
-        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: { status: { type: 'string' }, channels: CHANNELS_SCHEMA },
+          },
+        },
       },
     },
-    async () => ({ status: 'ok' }),
+    async () => ({ status: 'ok', channels: app.intake.channels }),
   );
 
   app.get(
@@ -45,6 +56,7 @@ export async function healthRoutes(app: FastifyInstance) {
             properties: {
               status: { type: 'string' },
               checks: { type: 'object', additionalProperties: true },
+              channels: CHANNELS_SCHEMA,
             },
           },
           503: {
@@ -53,6 +65,7 @@ export async function healthRoutes(app: FastifyInstance) {
               status: { type: 'string' },
               reason: { type: 'string' },
               checks: { type: 'object', additionalProperties: true },
+              channels: CHANNELS_SCHEMA,
             },
           },
         },
@@ -90,9 +103,9 @@ export async function healthRoutes(app: FastifyInstance) {
       }
       if (reason) {
         metrics.errors.inc({ kind: 'not_ready' });
-        return reply.code(503).send({ status: 'unavailable', reason, checks });
+        return reply.code(503).send({ status: 'unavailable', reason, checks, channels: app.intake.channels });
       }
-      return { status: 'ready', checks };
+      return { status: 'ready', checks, channels: app.intake.channels };
     },
   );
 

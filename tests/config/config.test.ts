@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, productionProblem } from '../../src/config/index.js';
+import { ConfigError, loadConfig, nodeEnvOf, productionProblem } from '../../src/config/index.js';
 import { CONFIG_DIR } from '../../src/paths.js';
+import { resolveMasterKey } from '../../src/secrets.js';
 
 const DEFAULT = readFileSync(join(CONFIG_DIR, 'default.yaml'), 'utf8');
 
@@ -141,5 +142,32 @@ describe('configuration', () => {
     });
     expect(productionProblem(ok)).toBeUndefined();
     expect(productionProblem(loadConfig({ env: {} }))).toBeUndefined();
+  });
+
+  it('treats any NODE_ENV but development and test as production (fail closed), and says so', () => {
+    expect(nodeEnvOf(undefined)).toBe('development');
+    expect(nodeEnvOf('')).toBe('development');
+    expect(nodeEnvOf('development')).toBe('development');
+    expect(nodeEnvOf('test')).toBe('test');
+    for (const value of ['production', 'staging', 'prod', 'Production', 'developement', ' dev ']) {
+      expect(nodeEnvOf(value), value).toBe('production');
+    }
+    expect(productionProblem(loadConfig({ env: { NODE_ENV: 'staging' } }))).toBe(
+      'NODE_ENV=staging (treated as production: only development and test relax these rules) needs INTAKE_MASTER_KEY (make one with `npx intake keygen`) and DATABASE_URL (a PostgreSQL connection string); refusing to start.',
+    );
+  });
+
+  it('generates a development master key only in development and test', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'intake-key-'));
+    for (const NODE_ENV of ['staging', 'prod', 'production']) {
+      const config = loadConfig({ env: { NODE_ENV, INTAKE_DATA_DIR: dataDir } });
+      expect(() => resolveMasterKey(config)).toThrow(
+        `INTAKE_MASTER_KEY is required with NODE_ENV=${NODE_ENV}`,
+      );
+      expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
+    }
+    const dev = resolveMasterKey(loadConfig({ env: { INTAKE_DATA_DIR: dataDir } }));
+    expect(dev.generated).toBe(true);
+    expect(existsSync(join(dataDir, 'master.key'))).toBe(true);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Teams channel settings, read from the environment under botbuilder's own names (MicrosoftAppId,
- * MicrosoftAppPassword, MicrosoftAppType, MicrosoftAppTenantId) plus TEAMS_NOTICE_BATCH_SECONDS. An empty
- * app id means local mode without authentication: allowed outside production only.
+ * MicrosoftAppPassword, MicrosoftAppType, MicrosoftAppTenantId) plus TEAMS_NOTICE_BATCH_SECONDS. The channel
+ * is on when MicrosoftAppId is set. With no Microsoft variable at all it is off, except in development and
+ * test, where it runs in local mode without authentication (the Bot Framework Emulator); any other NODE_ENV
+ * (production, staging, a typo) never accepts an unauthenticated activity.
  */
 import { SafeError } from '../../logger.js';
 
@@ -21,10 +23,12 @@ const APP_TYPES: readonly TeamsAppType[] = ['SingleTenant', 'MultiTenant', 'User
 const DEFAULT_BATCH_SECONDS = 300;
 
 /**
- * Reads and checks the Teams settings. Throws SafeError (one line, no secret) when the settings cannot
- * work: no app id in production, an unknown app type, a SingleTenant app without tenant, a bad interval.
+ * Reads and checks the Teams settings; undefined when the channel is off (no Microsoft variable outside
+ * development and test). Throws SafeError (one line, no secret) when the settings cannot work: settings
+ * half set (a password or tenant without an app id), an unknown app type, a SingleTenant app without
+ * tenant, a bad interval.
  */
-export function loadTeamsConfig(env: NodeJS.ProcessEnv, nodeEnv: string): TeamsConfig {
+export function loadTeamsConfig(env: NodeJS.ProcessEnv, nodeEnv: string): TeamsConfig | undefined {
   const appId = (env.MicrosoftAppId ?? '').trim();
   const appPassword = env.MicrosoftAppPassword ?? '';
   const rawType = (env.MicrosoftAppType ?? '').trim() || 'SingleTenant';
@@ -40,11 +44,16 @@ export function loadTeamsConfig(env: NodeJS.ProcessEnv, nodeEnv: string): TeamsC
     throw new SafeError('TEAMS_NOTICE_BATCH_SECONDS must be a whole number of seconds between 0 and 86400');
   }
   if (!appId) {
-    if (nodeEnv === 'production') {
+    const halfSet = ['MicrosoftAppPassword', 'MicrosoftAppTenantId', 'MicrosoftAppType'].filter(
+      (name) => (env[name] ?? '').trim() !== '',
+    );
+    if (halfSet.length > 0) {
       throw new SafeError(
-        'Teams: MicrosoftAppId is required when NODE_ENV=production (an empty app id disables authentication)',
+        `Teams: ${halfSet.join(', ')} ${halfSet.length > 1 ? 'are' : 'is'} set but MicrosoftAppId is empty: set MicrosoftAppId too, or unset them to turn Teams off`,
       );
     }
+    // Local mode (no authentication) only where it cannot face the internet by mistake.
+    if (nodeEnv !== 'development' && nodeEnv !== 'test') return undefined;
     return { appId: '', appPassword: '', appType, tenantId: '', noticeBatchSeconds };
   }
   if (appType !== 'UserAssignedMSI' && !appPassword) {

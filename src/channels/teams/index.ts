@@ -48,6 +48,12 @@ function lazyAdapter(settings: TeamsConfig): () => Promise<CloudAdapter> {
 export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOptions = {}): Promise<void> {
   const { config, db, metrics, pipeline } = app.intake;
   const settings = loadTeamsConfig(options.env ?? process.env, config.nodeEnv);
+  if (!settings) {
+    // Off: no /api/messages route at all (404), so nothing a stranger posts there is ever processed.
+    app.log.info('Teams: off (MicrosoftAppId is not set)');
+    return;
+  }
+  app.intake.channels.teams = settings.appId ? 'on' : 'local (no authentication)';
   if (!settings.appId) {
     app.log.warn(
       'Teams: MicrosoftAppId is empty: /api/messages accepts unauthenticated requests (local development only)',

@@ -68,6 +68,7 @@ export const telegramChannel: FastifyPluginAsync<TelegramPluginOptions> = async 
   const { config, metrics, pipeline } = app.intake;
   const settings = options.telegram ?? loadTelegramConfig(process.env, config.nodeEnv);
   if (!settings) return;
+  app.intake.channels.telegram = settings.mode === 'polling' ? 'on (polling)' : 'on';
   const logger = app.log.child({ channel: 'telegram' });
   const bot = createBot(settings);
   const channel = new TelegramChannel({

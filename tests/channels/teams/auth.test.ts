@@ -74,11 +74,56 @@ describe('Teams settings', () => {
     process.env = { ...saved };
   });
 
-  it('refuses to build the app in production without an app id', async () => {
+  it('is off in production without any Microsoft variable: /api/messages is 404, never processed', async () => {
+    for (const name of ['MicrosoftAppId', 'MicrosoftAppPassword', 'MicrosoftAppType', 'MicrosoftAppTenantId'])
+      delete process.env[name];
+    const t = await buildTestApp({ config: testConfig({ nodeEnv: 'production', nodeEnvName: 'staging' }) });
+    try {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/messages',
+        payload: {
+          type: 'message',
+          id: '1',
+          channelId: 'msteams',
+          serviceUrl: 'http://127.0.0.1:9/',
+          from: { id: '29:x' },
+          recipient: { id: '28:bot' },
+          conversation: { id: 'a:1', conversationType: 'personal' },
+          text: '/start',
+        },
+      });
+      expect(res.statusCode).toBe(404);
+      expect(t.app.intake.channels.teams).toBe('off');
+      const health = await t.app.inject({ method: 'GET', url: '/healthz' });
+      expect(health.json().channels).toEqual({ telegram: 'off', teams: 'off' });
+      expect((await t.db.query('SELECT 1 FROM processed_events')).rows).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses settings half set, whatever NODE_ENV, naming the variable to set', async () => {
+    for (const nodeEnv of ['production', 'test'] as const) {
+      expect(() => loadTeamsConfig({ MicrosoftAppPassword: 'secret-value-1' }, nodeEnv)).toThrow(
+        'Teams: MicrosoftAppPassword is set but MicrosoftAppId is empty: set MicrosoftAppId too, or unset them to turn Teams off',
+      );
+      expect(() =>
+        loadTeamsConfig({ MicrosoftAppTenantId: 't', MicrosoftAppType: 'SingleTenant' }, nodeEnv),
+      ).toThrow(/MicrosoftAppTenantId, MicrosoftAppType are set but MicrosoftAppId is empty/);
+    }
     delete process.env.MicrosoftAppId;
+    process.env.MicrosoftAppPassword = 'secret-value-2';
     await expect(buildTestApp({ config: testConfig({ nodeEnv: 'production' }) })).rejects.toThrow(
-      /^Teams: MicrosoftAppId is required when NODE_ENV=production/,
+      /^Teams: MicrosoftAppPassword is set but MicrosoftAppId is empty/,
     );
+  });
+
+  it('accepts unauthenticated activities only in development and test', () => {
+    expect(loadTeamsConfig({}, 'development')?.appId).toBe('');
+    expect(loadTeamsConfig({}, 'test')?.appId).toBe('');
+    // loadConfig maps every other NODE_ENV value (staging, prod, a typo) to production.
+    expect(loadTeamsConfig({}, 'production')).toBeUndefined();
   });
 
   it('warns at start when authentication is disabled (development)', async () => {
@@ -99,9 +144,9 @@ describe('Teams settings', () => {
       tenantId: '',
       noticeBatchSeconds: 300,
     });
-    expect(loadTeamsConfig(APP_ENV, 'production').appType).toBe('SingleTenant');
+    expect(loadTeamsConfig(APP_ENV, 'production')?.appType).toBe('SingleTenant');
     expect(
-      loadTeamsConfig({ ...APP_ENV, TEAMS_NOTICE_BATCH_SECONDS: '0' }, 'production').noticeBatchSeconds,
+      loadTeamsConfig({ ...APP_ENV, TEAMS_NOTICE_BATCH_SECONDS: '0' }, 'production')?.noticeBatchSeconds,
     ).toBe(0);
     expect(() => loadTeamsConfig({ ...APP_ENV, MicrosoftAppTenantId: '' }, 'production')).toThrow(/TenantId/);
     expect(() => loadTeamsConfig({ ...APP_ENV, MicrosoftAppPassword: '' }, 'production')).toThrow(/Password/);
