@@ -14,7 +14,9 @@ import { CliError, withKeyring } from './context.js';
 import { readSecret } from './prompt.js';
 
 const PASSPHRASE_HELP =
-  '\nThe passphrase is read from INTAKE_PASSPHRASE or asked on the terminal (never from the command line).';
+  '\nThe passphrase is read from INTAKE_PASSPHRASE or asked on the terminal (never from the command line).' +
+  "\nNeeds the master key (INTAKE_MASTER_KEY, or the development key file): coordinators' login-key hashes" +
+  ' and wrapped keys are stored sealed with it.';
 
 async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   try {
