@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createCoordinator } from '../src/coordinators/index.js';
+import { loadKeyring } from '../src/intake/index.js';
 import { listReportsForCoordinator, migrate, openPostgres } from '../src/store/index.js';
 import {
   BENCH_SECRET,
@@ -95,8 +96,11 @@ async function main() {
   await admin((c) => c.query(`CREATE DATABASE ${dbName}`));
   const db = openPostgres({ connectionString: dbUrl });
   await migrate(db);
+  // Coordinators' secrets are sealed with the master key the service will run with.
+  const masterKey = randomBytes(32).toString('base64');
   await createCoordinator(
     db,
+    await loadKeyring(masterKey),
     {
       name: 'Bench coordinator',
       login: 'bench1',
@@ -106,7 +110,6 @@ async function main() {
     ['coordination'],
   );
   const fake = await startLeanFakeBotApi();
-  const masterKey = randomBytes(32).toString('base64');
   const serviceEnv = {
     // Production refuses to start without Teams credentials; development differs only in those checks here.
     NODE_ENV: 'development',

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, productionProblem } from './config/index.js';
+import { sealLegacyCoordinatorSecrets } from './coordinators/index.js';
 import { schedulePurge } from './intake/retention.js';
 import { createLogger } from './logger.js';
 import { resolveMasterKey } from './secrets.js';
@@ -65,6 +66,9 @@ async function main() {
   try {
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.version) }, 'migrations applied');
+    // The data step of migration 0009 (SQL cannot seal): idempotent, a no-op once every row is sealed.
+    const sealed = await sealLegacyCoordinatorSecrets(db, app.intake.pipeline.keyring);
+    if (sealed > 0) logger.info({ coordinators: sealed }, 'coordinator secrets sealed at rest');
   } catch (err) {
     logger.error({ err }, 'migrations failed');
     await db.close().catch(() => {});

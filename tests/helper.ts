@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { type AppDeps, buildApp } from '../src/app.js';
 import { type AppConfig, loadConfig } from '../src/config/index.js';
+import { type Keyring, loadKeyring } from '../src/intake/index.js';
 import { loggerOptions } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { type Database, migrate, openEmbedded } from '../src/store/index.js';
@@ -33,6 +34,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}, env: NodeJS.Proce
 export interface TestApp {
   app: FastifyInstance;
   db: Database;
+  /** The app's master keyring (coordinators' secrets are sealed with it). */
+  keyring: Keyring;
   logs: LogCapture;
   config: AppConfig;
   close(): Promise<void>;
@@ -58,6 +61,7 @@ export async function buildTestApp(
   return {
     app,
     db,
+    keyring: app.intake.pipeline.keyring,
     logs,
     config,
     async close() {
@@ -65,4 +69,9 @@ export async function buildTestApp(
       if (ownDb) await db.close();
     },
   };
+}
+
+/** The keyring of {@link DANGEROUS_TEST_ONLY_MASTER_KEY}, for tests that use coordinators without an app. */
+export function testKeyring(): Promise<Keyring> {
+  return loadKeyring(DANGEROUS_TEST_ONLY_MASTER_KEY);
 }

@@ -2,8 +2,12 @@
  * Shared plumbing of the `intake` CLI: loading the configuration and the database for a command, and the
  * error type whose message is printed as is (no content, no secret) with an exit code.
  */
+
 import type { AppConfig } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
+import { sealLegacyCoordinatorSecrets } from '../coordinators/index.js';
+import { type Keyring, loadKeyring } from '../intake/index.js';
+import { resolveMasterKey } from '../secrets.js';
 import { type Database, migrate, openDatabase } from '../store/index.js';
 
 /** A failure the CLI reports in one line with this exit code (1 failure, 2 usage). */
@@ -33,4 +37,23 @@ export async function withDatabase<T>(
   } finally {
     await db.close();
   }
+}
+
+/** The master keyring of the configuration (INTAKE_MASTER_KEY, then INTAKE_MASTER_KEY_PREVIOUS). */
+export async function cliKeyring(config: AppConfig): Promise<Keyring> {
+  return loadKeyring(resolveMasterKey(config).key, config.masterKeyPrevious ?? []);
+}
+
+/**
+ * {@link withDatabase} for commands that read or write coordinators' secrets (sealed at rest with the
+ * master key): also loads the keyring and seals rows left clear by an older version, as the server does.
+ */
+export async function withKeyring<T>(
+  fn: (db: Database, keyring: Keyring, config: AppConfig) => Promise<T>,
+): Promise<T> {
+  return withDatabase(async (db, config) => {
+    const keyring = await cliKeyring(config);
+    await sealLegacyCoordinatorSecrets(db, keyring);
+    return fn(db, keyring, config);
+  });
 }

@@ -10,11 +10,13 @@ import {
   unlock,
 } from '../coordinators/index.js';
 import { CryptoError } from '../crypto/index.js';
-import { CliError, withDatabase } from './context.js';
+import { CliError, withKeyring } from './context.js';
 import { readSecret } from './prompt.js';
 
 const PASSPHRASE_HELP =
-  '\nThe passphrase is read from INTAKE_PASSPHRASE or asked on the terminal (never from the command line).';
+  '\nThe passphrase is read from INTAKE_PASSPHRASE or asked on the terminal (never from the command line).' +
+  "\nNeeds the master key (INTAKE_MASTER_KEY, or the development key file): coordinators' login-key hashes" +
+  ' and wrapped keys are stored sealed with it.';
 
 async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -54,10 +56,11 @@ export function registerCoordinatorCommands(program: Command) {
     .addHelpText('after', PASSPHRASE_HELP)
     .action(async (opts: { name: string; login: string; inbox: string; admin?: boolean }) => {
       const passphrase = await readSecret('INTAKE_PASSPHRASE', 'Passphrase: ', true);
-      await withDatabase((db, config) =>
+      await withKeyring((db, keyring, config) =>
         guarded(async () => {
           await createCoordinator(
             db,
+            keyring,
             {
               name: opts.name,
               login: opts.login,
@@ -80,10 +83,10 @@ export function registerCoordinatorCommands(program: Command) {
     .action(async (opts: { login: string }) => {
       const current = await readSecret('INTAKE_PASSPHRASE', 'Current passphrase: ');
       const next = await readSecret('INTAKE_NEW_PASSPHRASE', 'New passphrase: ', true);
-      await withDatabase((db) =>
+      await withKeyring((db, keyring) =>
         guarded(async () => {
-          const me = await unlock(db, opts.login, current);
-          await changePassphrase(db, me, next);
+          const me = await unlock(db, keyring, opts.login, current);
+          await changePassphrase(db, keyring, me, next);
           process.stdout.write(`passphrase of ${opts.login} changed\n`);
         }),
       );
@@ -98,9 +101,9 @@ export function registerCoordinatorCommands(program: Command) {
     .addHelpText('after', PASSPHRASE_HELP)
     .action(async (opts: { login: string; to: string; inbox: string }) => {
       const passphrase = await readSecret('INTAKE_PASSPHRASE', 'Passphrase: ');
-      await withDatabase((db) =>
+      await withKeyring((db, keyring) =>
         guarded(async () => {
-          const me = await unlock(db, opts.login, passphrase);
+          const me = await unlock(db, keyring, opts.login, passphrase);
           const r = await grantAccess(db, me, opts.to, opts.inbox);
           process.stdout.write(
             `${opts.to} can now read inbox ${opts.inbox}: ${r.resealed} report(s) re-sealed${r.skipped ? `, ${r.skipped} you cannot open yourself` : ''}\n`,
@@ -121,9 +124,9 @@ export function registerCoordinatorCommands(program: Command) {
     .addHelpText('after', PASSPHRASE_HELP)
     .action(async (opts: { login: string; inbox?: string; status?: string; json?: boolean }) => {
       const passphrase = await readSecret('INTAKE_PASSPHRASE', 'Passphrase: ');
-      await withDatabase((db) =>
+      await withKeyring((db, keyring) =>
         guarded(async () => {
-          const me = await unlock(db, opts.login, passphrase);
+          const me = await unlock(db, keyring, opts.login, passphrase);
           const list = await listReports(db, me, {
             ...(opts.inbox ? { inbox: opts.inbox } : {}),
             ...(opts.status ? { status: opts.status } : {}),
@@ -151,9 +154,9 @@ export function registerCoordinatorCommands(program: Command) {
     .addHelpText('after', PASSPHRASE_HELP)
     .action(async (reference: string, opts: { login: string; json?: boolean }) => {
       const passphrase = await readSecret('INTAKE_PASSPHRASE', 'Passphrase: ');
-      await withDatabase((db) =>
+      await withKeyring((db, keyring) =>
         guarded(async () => {
-          const me = await unlock(db, opts.login, passphrase);
+          const me = await unlock(db, keyring, opts.login, passphrase);
           let r: Awaited<ReturnType<typeof showReport>>;
           try {
             r = await showReport(db, me, reference);

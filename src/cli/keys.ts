@@ -1,5 +1,6 @@
 /** `intake keys rotate-master`: move what the master key protects to a new master key, without downtime. */
 import type { Command } from 'commander';
+import { rotateCoordinatorSecrets } from '../coordinators/index.js';
 import { openContact, sealContact } from '../crypto/index.js';
 import { loadKeyring } from '../intake/index.js';
 import { resolveMasterKey } from '../secrets.js';
@@ -15,7 +16,7 @@ export function registerKeysCommands(program: Command) {
   keys
     .command('rotate-master')
     .description(
-      'Re-seal what the master key seals (contacts, second factors, Teams links) under a new master key.',
+      "Re-seal what the master key seals (contacts, second factors, Teams links, coordinators' login-key hashes and wrapped keys) under a new master key.",
     )
     .addHelpText(
       'after',
@@ -51,6 +52,7 @@ before the rotation are closed and purged. See docs/SECURITY.md.`,
           await updateContactSealedValue(db, value, sealContact(newRing.current, plain));
           c.resealed++;
         }
+        const coordinators = await rotateCoordinatorSecrets(db, [...newRing.all, ...oldRing.all], newRing);
         const pending = await countConversationsNotUnder(db, newRing.current.fingerprint);
         process.stdout.write(
           [
@@ -59,6 +61,7 @@ before the rotation are closed and purged. See docs/SECURITY.md.`,
               const c = counts.get(kind) ?? { resealed: 0, unreadable: 0 };
               return `${kind} re-sealed: ${c.resealed}${c.unreadable ? ` (${c.unreadable} unreadable, left as they are)` : ''}`;
             }),
+            `coordinator secrets re-sealed: ${coordinators.resealed}${coordinators.unreadable ? ` (${coordinators.unreadable} unreadable, left as they are: those accounts cannot log in)` : ''}`,
             `conversations still under an older key: ${pending} (they move on their next message or expire)`,
             'next: restart with INTAKE_MASTER_KEY=<new> INTAKE_MASTER_KEY_PREVIOUS=<old>',
           ].join('\n') + '\n',

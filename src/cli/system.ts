@@ -1,8 +1,9 @@
 /** `intake keygen` and `intake migrate`. */
 import type { Command } from 'commander';
+import { sealLegacyCoordinatorSecrets } from '../coordinators/index.js';
 import { generateMasterKeyBase64 } from '../secrets.js';
 import { migrate, pendingMigrations } from '../store/index.js';
-import { withDatabase } from './context.js';
+import { cliKeyring, withDatabase } from './context.js';
 
 export function registerSystemCommands(program: Command) {
   program
@@ -19,12 +20,12 @@ export function registerSystemCommands(program: Command) {
   program
     .command('migrate')
     .description(
-      'Apply pending database migrations (PostgreSQL at DATABASE_URL, else the embedded database).',
+      "Apply pending database migrations (PostgreSQL at DATABASE_URL, else the embedded database), then seal coordinators' secrets still clear (needs the master key).",
     )
     .option('--status', 'only list pending migrations, change nothing')
     .action(async (opts: { status?: boolean }) => {
       await withDatabase(
-        async (db) => {
+        async (db, config) => {
           if (opts.status) {
             const pending = await pendingMigrations(db);
             process.stdout.write(
@@ -35,10 +36,13 @@ export function registerSystemCommands(program: Command) {
             return;
           }
           const applied = await migrate(db);
+          // SQL cannot seal: migration 0009's data step runs here (and at every server start).
+          const sealed = await sealLegacyCoordinatorSecrets(db, await cliKeyring(config));
           process.stdout.write(
-            applied.length === 0
+            (applied.length === 0
               ? `up to date (${db.kind})\n`
-              : `${applied.map((m) => `applied ${String(m.version).padStart(4, '0')} ${m.name}`).join('\n')}\n`,
+              : `${applied.map((m) => `applied ${String(m.version).padStart(4, '0')} ${m.name}`).join('\n')}\n`) +
+              (sealed > 0 ? `coordinator secrets sealed at rest: ${sealed}\n` : ''),
           );
         },
         { migrate: false },

@@ -2,8 +2,9 @@
  * Coordinator-side operations, run by the coordinator's own client (the CLI here; the inbox UI runs the same
  * crypto in the browser): creating an account, unlocking it with the passphrase, changing the passphrase,
  * granting a colleague access to an inbox's reports, and opening reports. The passphrase and the private key
- * exist only in this process's memory; the server side stores the public key, the wrapped private key, the
- * Argon2 salt and a hash of the login key.
+ * exist only in this process's memory; the server side stores the public key, the Argon2 salt, and the
+ * wrapped private key and a hash of the login key, both sealed at rest with a master-key subkey
+ * (./at-rest.ts), which is why these functions take the keyring.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -24,6 +25,7 @@ import {
   verifyLoginKey,
   wrapPrivateKey,
 } from '../crypto/index.js';
+import type { Keyring } from '../intake/keyring.js';
 import {
   addInboxMember,
   addReportKey,
@@ -40,6 +42,16 @@ import {
   sealedKeyFor,
   updateCoordinatorSecrets,
 } from '../store/index.js';
+import { loadCoordinatorSecrets, sealCoordinatorSecrets } from './at-rest.js';
+
+export {
+  type CoordinatorSecrets,
+  loadCoordinatorSecrets,
+  openCoordinatorSecrets,
+  rotateCoordinatorSecrets,
+  sealCoordinatorSecrets,
+  sealLegacyCoordinatorSecrets,
+} from './at-rest.js';
 
 /** A refusal whose message is safe to print (no passphrase, no content). */
 export class CoordinatorError extends Error {
@@ -56,13 +68,20 @@ export function passphraseProblem(passphrase: string): string | undefined {
   return undefined;
 }
 
-function secretsFor(passphrase: string, keyPair: CoordinatorKeyPair, coordinatorId: string) {
+function secretsFor(
+  keyring: Keyring,
+  passphrase: string,
+  keyPair: CoordinatorKeyPair,
+  coordinatorId: string,
+) {
   const salt = newPwhashSalt();
   const { loginKey, wrapKey } = deriveLoginKeys(passphrase, salt);
   const out = {
     pwhash_salt: encodeBytes(salt),
-    login_key_hash: hashLoginKey(loginKey),
-    wrapped_private_key: wrapPrivateKey(wrapKey, keyPair.privateKey, coordinatorId),
+    ...sealCoordinatorSecrets(keyring.current, coordinatorId, {
+      loginKeyHash: hashLoginKey(loginKey),
+      wrappedPrivateKey: wrapPrivateKey(wrapKey, keyPair.privateKey, coordinatorId),
+    }),
   };
   loginKey.fill(0);
   wrapKey.fill(0);
@@ -80,6 +99,7 @@ export interface NewCoordinator {
 /** Creates a coordinator with a fresh X25519 key pair, member of `inbox`. Returns its id. */
 export async function createCoordinator(
   db: Database,
+  keyring: Keyring,
   c: NewCoordinator,
   knownInboxes: string[],
 ): Promise<string> {
@@ -100,7 +120,7 @@ export async function createCoordinator(
     throw new CoordinatorError(`login "${c.login}" already exists`);
   const id = randomUUID();
   const keyPair = generateCoordinatorKeyPair();
-  const secrets = secretsFor(c.passphrase, keyPair, id);
+  const secrets = secretsFor(keyring, c.passphrase, keyPair, id);
   await db.transaction(async (tx) => {
     await insertCoordinator(tx, {
       id,
@@ -122,16 +142,26 @@ export interface Unlocked {
   keyPair: CoordinatorKeyPair;
 }
 
-/** Unlocks an account with its passphrase. Wrong login or passphrase: the same error. */
-export async function unlock(db: Database, login: string, passphrase: string): Promise<Unlocked> {
+/**
+ * Unlocks an account with its passphrase. Wrong login or passphrase, or secrets that do not open with the
+ * keyring (moved, altered, another master key): the same error.
+ */
+export async function unlock(
+  db: Database,
+  keyring: Keyring,
+  login: string,
+  passphrase: string,
+): Promise<Unlocked> {
   await initCrypto();
   const refused = new CoordinatorError('wrong login or passphrase');
   const coordinator = await findCoordinatorByLogin(db, login);
   if (!coordinator || coordinator.disabled_at) throw refused;
+  const secrets = await loadCoordinatorSecrets(db, keyring, coordinator.id);
+  if (!secrets) throw refused;
   const { loginKey, wrapKey } = deriveLoginKeys(passphrase, decodeBytes(coordinator.pwhash_salt));
   try {
-    if (!verifyLoginKey(loginKey, coordinator.login_key_hash)) throw refused;
-    const keyPair = unwrapPrivateKey(wrapKey, coordinator.wrapped_private_key, coordinator.id);
+    if (!verifyLoginKey(loginKey, secrets.loginKeyHash)) throw refused;
+    const keyPair = unwrapPrivateKey(wrapKey, secrets.wrappedPrivateKey, coordinator.id);
     return { coordinator, keyPair };
   } catch (err) {
     if (err instanceof UnwrapError) throw refused;
@@ -143,10 +173,15 @@ export async function unlock(db: Database, login: string, passphrase: string): P
 }
 
 /** Re-wraps the private key under a new passphrase (new salt, new login key). */
-export async function changePassphrase(db: Database, me: Unlocked, newPassphrase: string): Promise<void> {
+export async function changePassphrase(
+  db: Database,
+  keyring: Keyring,
+  me: Unlocked,
+  newPassphrase: string,
+): Promise<void> {
   const problem = passphraseProblem(newPassphrase);
   if (problem) throw new CoordinatorError(problem);
-  const secrets = secretsFor(newPassphrase, me.keyPair, me.coordinator.id);
+  const secrets = secretsFor(keyring, newPassphrase, me.keyPair, me.coordinator.id);
   await db.transaction(async (tx) => updateCoordinatorSecrets(tx, me.coordinator.id, secrets));
 }
 

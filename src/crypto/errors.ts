@@ -60,3 +60,11 @@ export class ReplyDecryptError extends CryptoError {
 export class ContactDecryptError extends CryptoError {
   override name = 'ContactDecryptError';
 }
+
+/**
+ * A coordinator secret sealed at rest (login-key hash, wrapped private key) could not be opened: another
+ * row's or column's blob, a clear value written behind the service's back, a master key not in the keyring.
+ */
+export class CoordinatorSecretError extends CryptoError {
+  override name = 'CoordinatorSecretError';
+}

@@ -22,6 +22,7 @@ export function initCrypto(): Promise<void> {
 /** Errors: every message starts with the operation name and never contains secrets or plaintext. */
 export {
   ContactDecryptError,
+  CoordinatorSecretError,
   CryptoError,
   CryptoInputError,
   CryptoNotReadyError,
@@ -34,8 +35,10 @@ export {
 /** Payload and key types of the named operations. */
 export type {
   CoordinatorKeyPair,
+  CoordinatorSecretField,
   LoginKeys,
   MasterKeys,
+  OpenedCoordinatorSecret,
   OpenedState,
   ReportForCoordinator,
   ReportRecipient,
@@ -44,7 +47,10 @@ export type {
   SealReportInput,
 } from './operations.js';
 
-/** Named operations: master key, user ids, conversation state, coordinators, reports, notes, contacts. */
+/**
+ * Named operations: master key, user ids, conversation state, coordinators (and their secrets at rest),
+ * reports, notes, contacts.
+ */
 export {
   canonicalJson,
   decodeBytes,
@@ -60,6 +66,7 @@ export {
   MASTER_KEY_BYTES,
   newPwhashSalt,
   openContact,
+  openCoordinatorSecret,
   openDataKey,
   openReport,
   openReportWithDataKey,
@@ -69,6 +76,7 @@ export {
   REPORT_ENVELOPE_VERSION,
   resealDataKey,
   sealContact,
+  sealCoordinatorSecret,
   sealReport,
   sealState,
   unwrapPrivateKey,

@@ -1,6 +1,7 @@
 /**
  * Named cryptographic operations over named payload types: master-key subkeys, user-id hashing,
- * conversation state, coordinator login and key wrapping, reports, notes and contacts.
+ * conversation state, coordinator login and key wrapping, coordinator secrets at rest, reports, notes and
+ * contacts.
  *
  * Built only from the primitives of `./sodium.js`; no libsodium import here. Algorithms, parameters and
  * byte layouts are described in docs/CRYPTO.md; change both together (and tests/crypto/vectors.json,
@@ -14,6 +15,7 @@
  */
 import {
   ContactDecryptError,
+  CoordinatorSecretError,
   CryptoInputError,
   ReportDecryptError,
   StateDecryptError,
@@ -66,6 +68,7 @@ export const MASTER_SUBKEY_IDS = {
   contact: 3,
   receiptLookup: 4,
   fingerprint: 5,
+  coordinatorSecrets: 6,
 } as const;
 /** crypto_kdf context that splits the Argon2id output into the login key and the wrap key. */
 export const LOGIN_KDF_CONTEXT = 'coordkey';
@@ -82,6 +85,8 @@ export const WRAPPED_KEY_FORMAT = 0x02;
 export const CONTACT_FORMAT = 0x03;
 /** First byte of a note encrypted with a report's data key. */
 export const NOTE_FORMAT = 0x04;
+/** First byte of a coordinator secret (login-key hash, wrapped private key) sealed at rest. */
+export const COORDINATOR_SECRET_FORMAT = 0x05;
 
 /** Plaintexts are padded to a multiple of this many bytes before encryption (ISO/IEC 7816-4). */
 export const PADDING_BLOCK_BYTES = 256;
@@ -164,6 +169,7 @@ function checkMasterKeys(operation: string, keys: MasterKeys): void {
   expectBytes(operation, 'conversation-state subkey', keys.conversationStateKey, KEY_BYTES);
   expectBytes(operation, 'contact subkey', keys.contactKey, KEY_BYTES);
   expectBytes(operation, 'receipt-lookup subkey', keys.receiptLookupKey, KEY_BYTES);
+  expectBytes(operation, 'coordinator-secrets subkey', keys.coordinatorSecretsKey, KEY_BYTES);
 }
 
 /** Splits `format || nonce || ciphertext`; `null` when too short or of another format. */
@@ -249,6 +255,7 @@ export interface MasterKeys {
   readonly conversationStateKey: Uint8Array;
   readonly contactKey: Uint8Array;
   readonly receiptLookupKey: Uint8Array;
+  readonly coordinatorSecretsKey: Uint8Array;
 }
 
 /** Decodes a base64 master key (standard or URL-safe alphabet, padding optional) of exactly 32 bytes. */
@@ -287,6 +294,7 @@ export function deriveSubkeys(master: Uint8Array): MasterKeys {
     conversationStateKey: sub(MASTER_SUBKEY_IDS.conversationState),
     contactKey: sub(MASTER_SUBKEY_IDS.contact),
     receiptLookupKey: sub(MASTER_SUBKEY_IDS.receiptLookup),
+    coordinatorSecretsKey: sub(MASTER_SUBKEY_IDS.coordinatorSecrets),
   });
 }
 
@@ -525,6 +533,100 @@ export function unwrapPrivateKey(
     throw new UnwrapError(op, 'wrong passphrase, wrong coordinator or altered key');
   }
   return { publicKey: boxPublicKeyFromPrivate(op, privateKey), privateKey };
+}
+
+// --- Coordinator secrets at rest ---------------------------------------------------------------------------
+
+/**
+ * The two coordinator columns sealed at rest. Each name is authenticated, so a login-key hash never opens
+ * as a wrapped key or the other way round.
+ */
+export type CoordinatorSecretField = 'login-key-hash' | 'wrapped-private-key';
+
+const COORDINATOR_SECRET_FIELDS: readonly CoordinatorSecretField[] = [
+  'login-key-hash',
+  'wrapped-private-key',
+];
+/** Largest stored text sealed by {@link sealCoordinatorSecret} (a wrapped key is ~100 characters). */
+export const MAX_COORDINATOR_SECRET_BYTES = 512;
+
+/** A coordinator secret opened by {@link openCoordinatorSecret}. */
+export interface OpenedCoordinatorSecret {
+  value: string;
+  /** Index in the keyring of the master keys that opened it: anything but 0 should be re-sealed. */
+  keyIndex: number;
+}
+
+function coordinatorSecretAd(op: string, field: CoordinatorSecretField, coordinatorId: string): Uint8Array {
+  if (!COORDINATOR_SECRET_FIELDS.includes(field)) {
+    throw new CryptoInputError(op, `field must be one of ${COORDINATOR_SECRET_FIELDS.join(', ')}`);
+  }
+  return concatBytes(
+    new Uint8Array([COORDINATOR_SECRET_FORMAT]),
+    utf8(field),
+    new Uint8Array([0]),
+    checkText(op, 'coordinatorId', coordinatorId, MAX_ID_BYTES),
+  );
+}
+
+function sealCoordinatorSecretWithNonce(
+  op: string,
+  nonce: Uint8Array,
+  keys: MasterKeys,
+  field: CoordinatorSecretField,
+  coordinatorId: string,
+  value: string,
+): string {
+  checkMasterKeys(op, keys);
+  checkNonce(op, nonce);
+  const ad = coordinatorSecretAd(op, field, coordinatorId);
+  const plain = checkText(op, 'value', value, MAX_COORDINATOR_SECRET_BYTES);
+  const ciphertext = aeadEncrypt(op, keys.coordinatorSecretsKey, nonce, plain, ad);
+  return toBase64Url(op, concatBytes(new Uint8Array([COORDINATOR_SECRET_FORMAT]), nonce, ciphertext));
+}
+
+/**
+ * Seals a coordinator's login-key hash or passphrase-wrapped private key for storage: XChaCha20-Poly1305
+ * under the master key's coordinator-secrets subkey, associated data = format byte || field || 0x00 ||
+ * coordinatorId, so a blob copied to another row or column does not open. Without the master key a
+ * database dump holds nothing to test passphrase guesses against.
+ */
+export function sealCoordinatorSecret(
+  keys: MasterKeys,
+  field: CoordinatorSecretField,
+  coordinatorId: string,
+  value: string,
+): string {
+  const op = 'sealCoordinatorSecret';
+  return sealCoordinatorSecretWithNonce(op, randomBytes(op, NONCE_BYTES), keys, field, coordinatorId, value);
+}
+
+/**
+ * Opens what {@link sealCoordinatorSecret} sealed with the first set of master keys that works (current
+ * first, then older ones during a rotation). A clear legacy value, another row's blob, another column's
+ * blob or tampering throws `CoordinatorSecretError`.
+ */
+export function openCoordinatorSecret(
+  keys: MasterKeys | readonly MasterKeys[],
+  field: CoordinatorSecretField,
+  coordinatorId: string,
+  sealed: string,
+): OpenedCoordinatorSecret {
+  const op = 'openCoordinatorSecret';
+  const ring = asKeyring(op, keys);
+  const ad = coordinatorSecretAd(op, field, coordinatorId);
+  const blob = decodeBlobText(op, sealed);
+  const parts = blob === null ? null : splitBlob(blob, COORDINATOR_SECRET_FORMAT);
+  if (parts === null) throw new CoordinatorSecretError(op, 'not a sealed coordinator secret');
+  for (const [keyIndex, k] of ring.entries()) {
+    const plain = aeadDecrypt(op, k.coordinatorSecretsKey, parts.nonce, parts.ciphertext, ad);
+    const value = plain === null ? null : decodeUtf8(plain);
+    if (value !== null) return { value, keyIndex };
+  }
+  throw new CoordinatorSecretError(
+    op,
+    'cannot be opened with the given keys, for this coordinator and field',
+  );
 }
 
 // --- Reports ------------------------------------------------------------------------------------------------
@@ -903,6 +1005,17 @@ export function dangerousTestOnlyWrapPrivateKeyWithNonce(
   coordinatorId: string,
 ): string {
   return wrapPrivateKeyWithNonce('wrapPrivateKey', nonce, wrapKey, privateKey, coordinatorId);
+}
+
+/** DANGER, tests only: {@link sealCoordinatorSecret} with a caller-chosen nonce. */
+export function dangerousTestOnlySealCoordinatorSecretWithNonce(
+  nonce: Uint8Array,
+  keys: MasterKeys,
+  field: CoordinatorSecretField,
+  coordinatorId: string,
+  value: string,
+): string {
+  return sealCoordinatorSecretWithNonce('sealCoordinatorSecret', nonce, keys, field, coordinatorId, value);
 }
 
 /** DANGER, tests only: {@link sealReport} with a caller-chosen data key and nonce (sealed keys stay random). */

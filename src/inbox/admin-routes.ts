@@ -4,6 +4,7 @@
  * CSV export). The server never sees a passphrase, a private key or a data key here either.
  */
 import type { FastifyInstance } from 'fastify';
+import { sealCoordinatorSecrets } from '../coordinators/index.js';
 import {
   decodeBytes,
   hashLoginKey,
@@ -154,9 +155,11 @@ export async function adminRoutes(app: FastifyInstance) {
           display_name: b.name.trim(),
           role: b.role,
           public_key: b.publicKey,
-          wrapped_private_key: b.wrappedPrivateKey,
           pwhash_salt: b.salt,
-          login_key_hash: loginKeyHash,
+          ...sealCoordinatorSecrets(app.intake.pipeline.keyring.current, b.id, {
+            loginKeyHash,
+            wrappedPrivateKey: b.wrappedPrivateKey,
+          }),
         });
         await addInboxMember(tx, b.inbox, b.id);
         await appendAudit(tx, {

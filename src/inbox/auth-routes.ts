@@ -1,22 +1,21 @@
 /**
  * Authentication: the Argon2 salt of a login (a stable fake one for unknown logins), login with the
  * passphrase-derived login key (the passphrase never travels) and an optional TOTP code, logout, the
- * caller's own second factor and passphrase change. Failures never reveal whether a login exists: same
- * answer, same work, and failed attempts are counted per login name whether or not the account exists.
+ * caller's own second factor and passphrase change. Failures never reveal whether a login exists nor which
+ * factor failed: same answer, same work. Failed attempts (and wrong current passphrases on a change) are
+ * counted per (login, address) with a global brake per login (./throttle.ts), existing account or not.
  */
 import type { FastifyInstance } from 'fastify';
+import { loadCoordinatorSecrets, sealCoordinatorSecrets } from '../coordinators/index.js';
 import { decodeBytes, hashLoginKey, KEY_BYTES, PWHASH_SALT_BYTES, verifyLoginKey } from '../crypto/index.js';
 import {
   appendAudit,
-  clearLoginFailures,
   deleteSession,
   deleteSessionsOf,
   enableTotp,
   findCoordinatorByLogin,
   inboxesOf,
   insertSession,
-  loginLockedUntil,
-  recordLoginFailure,
   setPendingTotp,
   setSessionRestricted,
   totpOf,
@@ -24,24 +23,20 @@ import {
   useTotpStep,
 } from '../store/index.js';
 import { AUTH_ERRORS, B64URL, ERROR, LOGIN, refuse, SESSION_COOKIE, sessionOf } from './context.js';
-import {
-  checkTotp,
-  fakeSalt,
-  newToken,
-  newTotpSecret,
-  normalizeLogin,
-  throttleKey,
-  tokenHash,
-} from './security.js';
+import { checkTotp, fakeSalt, newToken, newTotpSecret, normalizeLogin, tokenHash } from './security.js';
 
 // A login-key hash no login key matches: verified against for unknown accounts, so both paths do the same work.
 const NO_ACCOUNT_HASH = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+/** The one answer to every failed login, whatever failed. */
+const FAILED_LOGIN_MESSAGE = 'wrong login, passphrase or code';
+const LOCKED_MESSAGE = 'too many failed attempts from this address: wait a while before trying again';
 
 const COOKIE_OPTIONS = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } as const;
 
 export async function authRoutes(app: FastifyInstance) {
   const { db, config } = app.intake;
-  const { options, keys } = app.inbox;
+  const { options, keys, throttle } = app.inbox;
+  const keyring = () => app.intake.pipeline.keyring;
   const loginLimit = { max: options.loginPerMinute, timeWindow: 60_000 };
 
   app.post<{ Body: { login: string } }>(
@@ -85,43 +80,48 @@ export async function authRoutes(app: FastifyInstance) {
           },
         },
         response: { 401: ERROR, 429: ERROR },
+        description:
+          'Every failure (unknown login, wrong passphrase, right passphrase without its code or with a wrong one) gets the same 401. An address that keeps failing for a login gets 429, without saying for how long.',
       },
     },
     async (request, reply) => {
       const login = normalizeLogin(request.body.login);
-      const throttle = throttleKey(keys, login);
-      const locked = await loginLockedUntil(db, throttle);
-      if (locked) {
-        const seconds = Math.max(1, Math.ceil((locked.getTime() - Date.now()) / 1000));
-        reply.header('retry-after', String(seconds));
-        return refuse(reply, 429, 'locked', 'too many failed attempts: wait before trying again');
+      if (await throttle.isLocked(login, request.ip)) {
+        // No Retry-After: the remaining time would tell an attacker how the back-off grows.
+        return refuse(reply, 429, 'locked', LOCKED_MESSAGE);
       }
       const c = await findCoordinatorByLogin(db, login);
-      const loginKey = decodeBytes(request.body.loginKey, KEY_BYTES);
       const active = c && !c.disabled_at ? c : undefined;
-      const keyOk = verifyLoginKey(loginKey, active ? active.login_key_hash : NO_ACCOUNT_HASH) && !!active;
+      const secrets = active ? await loadCoordinatorSecrets(db, keyring(), active.id) : undefined;
+      if (active && !secrets) {
+        request.log.warn('inbox login: stored coordinator secrets do not open (moved, altered, other key)');
+      }
+      const loginKey = decodeBytes(request.body.loginKey, KEY_BYTES);
+      const keyOk = verifyLoginKey(loginKey, secrets ? secrets.loginKeyHash : NO_ACCOUNT_HASH) && !!secrets;
       loginKey.fill(0);
-      const fail = async (error: string, message: string) => {
-        await recordLoginFailure(db, throttle, {
-          freeFailures: options.freeFailures,
-          baseSeconds: options.lockBaseSeconds,
-          maxSeconds: options.lockMaxSeconds,
-        });
-        await appendAudit(db, { actorId: active?.id ?? null, action: 'login_failed', detail: error });
-        request.log.info({ reason: error }, 'inbox login refused');
-        return refuse(reply, 401, error, message);
-      };
-      if (!keyOk || !active) return fail('invalid_credentials', 'wrong login or passphrase');
-      const totp = await totpOf(db, active.id);
+      // The second factor is looked up whatever the passphrase, and every failure below (wrong passphrase,
+      // right passphrase without its code or with a wrong one) gets the same answer after the same work.
+      const totp = active ? await totpOf(db, active.id) : undefined;
       const totpEnabled = Boolean(totp?.totp_enabled_at && totp.totp_sealed);
+      let reason: string | undefined = keyOk ? undefined : 'invalid_credentials';
       if (totpEnabled) {
-        if (!request.body.totp) {
-          return refuse(reply, 401, 'totp_required', 'enter the code of your authenticator app');
+        const code = request.body.totp;
+        const step = code ? checkTotp(keyring().all, totp!.totp_sealed!, code) : null;
+        if (!code) reason ??= 'totp_missing';
+        // A used step is consumed only behind the right passphrase: guesses cannot burn the owner's codes.
+        else if (step === null || !(keyOk && (await useTotpStep(db, active!.id, step)))) {
+          reason ??= 'totp_invalid';
         }
-        const step = checkTotp(app.intake.pipeline.keyring.all, totp!.totp_sealed!, request.body.totp);
-        if (step === null || !(await useTotpStep(db, active.id, step))) {
-          return fail('totp_invalid', 'wrong or already used code');
-        }
+      }
+      if (reason || !active || !secrets) {
+        await throttle.recordFailure(login, request.ip);
+        await appendAudit(db, {
+          actorId: active?.id ?? null,
+          action: 'login_failed',
+          detail: reason ?? null,
+        });
+        request.log.info({ reason }, 'inbox login refused');
+        return refuse(reply, 401, 'invalid_credentials', FAILED_LOGIN_MESSAGE);
       }
       const restricted = options.requireTotp && !totpEnabled;
       const token = newToken();
@@ -132,13 +132,14 @@ export async function authRoutes(app: FastifyInstance) {
         csrfHash: tokenHash(csrfToken),
         restricted,
       });
-      await clearLoginFailures(db, throttle);
+      await throttle.recordSuccess(login, request.ip);
       await appendAudit(db, { actorId: active.id, action: 'login' });
       reply.setCookie(SESSION_COOKIE, token, COOKIE_OPTIONS);
       const inboxIds = await inboxesOf(db, active.id);
       return {
         csrfToken,
         idleMinutes: options.idleMinutes,
+        sessionMaxHours: options.sessionMaxHours,
         totpEnrollmentRequired: restricted,
         coordinator: {
           id: active.id,
@@ -146,7 +147,8 @@ export async function authRoutes(app: FastifyInstance) {
           name: active.display_name,
           role: active.role,
           publicKey: active.public_key,
-          wrappedPrivateKey: active.wrapped_private_key,
+          // Released (still wrapped by the passphrase) only now, after a good login; at rest it is sealed.
+          wrappedPrivateKey: secrets.wrappedPrivateKey,
           totpEnabled,
         },
         inboxes: config.inboxes.filter((i) => inboxIds.includes(i.id)),
@@ -250,22 +252,36 @@ export async function authRoutes(app: FastifyInstance) {
             wrappedPrivateKey: B64URL(40, 200),
           },
         },
-        response: { ...AUTH_ERRORS, 400: ERROR },
+        response: { ...AUTH_ERRORS, 400: ERROR, 429: ERROR },
       },
     },
     async (request, reply) => {
       const s = sessionOf(request);
+      const login = s.coordinator.login;
+      // Same counters as the login: a stolen session cannot guess the passphrase here any faster.
+      if (await throttle.isLocked(login, request.ip)) return refuse(reply, 429, 'locked', LOCKED_MESSAGE);
+      const secrets = await loadCoordinatorSecrets(db, keyring(), s.coordinator.id);
       const current = decodeBytes(request.body.loginKey, KEY_BYTES);
-      const ok = verifyLoginKey(current, s.coordinator.login_key_hash);
+      const ok = verifyLoginKey(current, secrets ? secrets.loginKeyHash : NO_ACCOUNT_HASH) && !!secrets;
       current.fill(0);
-      if (!ok) return refuse(reply, 400, 'invalid_credentials', 'the current passphrase is wrong');
+      if (!ok) {
+        await throttle.recordFailure(login, request.ip);
+        await appendAudit(db, {
+          actorId: s.coordinator.id,
+          action: 'login_failed',
+          detail: 'passphrase_change',
+        });
+        return refuse(reply, 400, 'invalid_credentials', 'the current passphrase is wrong');
+      }
       decodeBytes(request.body.newSalt, PWHASH_SALT_BYTES);
       const next = decodeBytes(request.body.newLoginKey, KEY_BYTES);
       await db.transaction(async (tx) => {
         await updateCoordinatorSecrets(tx, s.coordinator.id, {
           pwhash_salt: request.body.newSalt,
-          login_key_hash: hashLoginKey(next),
-          wrapped_private_key: request.body.wrappedPrivateKey,
+          ...sealCoordinatorSecrets(keyring().current, s.coordinator.id, {
+            loginKeyHash: hashLoginKey(next),
+            wrappedPrivateKey: request.body.wrappedPrivateKey,
+          }),
         });
         // Every session of this account ends: the browser logs in again with the new passphrase.
         await deleteSessionsOf(tx, s.coordinator.id);
@@ -276,6 +292,7 @@ export async function authRoutes(app: FastifyInstance) {
         });
       });
       next.fill(0);
+      await throttle.recordSuccess(login, request.ip);
       reply.clearCookie(SESSION_COOKIE, COOKIE_OPTIONS);
       return { ok: true, reloginRequired: true };
     },

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SafeError } from '../logger.js';
 import { type CoordinatorRow, findCoordinatorById, inboxesOf, touchSession } from '../store/index.js';
 import { type InboxKeys, tokenHash, tokenMatches } from './security.js';
+import type { LoginThrottle, ThrottlePolicy } from './throttle.js';
 import type { Workflow } from './workflow.js';
 
 /** Cookie carrying the session token (`__Host-`: Secure, path /, no Domain). */
@@ -13,17 +14,15 @@ export const SESSION_COOKIE = '__Host-intake-inbox';
 /** Header carrying the CSRF token on every state-changing call. */
 export const CSRF_HEADER = 'x-csrf-token';
 
-export interface InboxOptions {
+export interface InboxOptions extends ThrottlePolicy {
   /** Idle timeout of a session, in minutes (INBOX_IDLE_MINUTES, default 30). */
   idleMinutes: number;
+  /** Absolute lifetime of a session however active, in hours (INBOX_SESSION_MAX_HOURS, default 12). */
+  sessionMaxHours: number;
   /** TOTP mandatory for every account (INBOX_REQUIRE_TOTP=1). */
   requireTotp: boolean;
   /** Login attempts per IP per minute (INBOX_LOGIN_PER_MINUTE, default 20). */
   loginPerMinute: number;
-  /** Failed logins per account name before the growing lock starts. */
-  freeFailures: number;
-  lockBaseSeconds: number;
-  lockMaxSeconds: number;
   /** Folder of the built UI (dist-inbox/), served under /inbox/. */
   uiDir: string;
 }
@@ -40,11 +39,14 @@ export function inboxOptions(env: NodeJS.ProcessEnv, uiDir: string): InboxOption
   };
   return {
     idleMinutes: int('INBOX_IDLE_MINUTES', 30, 1, 24 * 60),
+    sessionMaxHours: int('INBOX_SESSION_MAX_HOURS', 12, 1, 7 * 24),
     requireTotp: env.INBOX_REQUIRE_TOTP === '1',
     loginPerMinute: int('INBOX_LOGIN_PER_MINUTE', 20, 1, 10_000),
     freeFailures: 5,
     lockBaseSeconds: 30,
     lockMaxSeconds: 3600,
+    globalFreeFailures: 20,
+    globalBrakeSeconds: 60,
     uiDir,
   };
 }
@@ -62,6 +64,8 @@ export interface InboxServices {
   options: InboxOptions;
   keys: InboxKeys;
   workflow: Workflow;
+  /** Failed-login counters per (login, address) and the global brake per login. */
+  throttle: LoginThrottle;
 }
 
 declare module 'fastify' {
@@ -88,7 +92,10 @@ export function refuse(reply: FastifyReply, status: number, error: string, messa
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** onRequest hook: session from the cookie, idle timeout, CSRF on state-changing methods, roles. */
+/**
+ * onRequest hook: session from the cookie, idle timeout and absolute lifetime, CSRF on state-changing
+ * methods, roles.
+ */
 export function authenticate(app: FastifyInstance) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const config = request.routeOptions.config;
@@ -99,7 +106,8 @@ export function authenticate(app: FastifyInstance) {
     }
     const { db } = app.intake;
     const hash = tokenHash(token);
-    const row = await touchSession(db, hash, app.inbox.options.idleMinutes * 60);
+    const { idleMinutes, sessionMaxHours } = app.inbox.options;
+    const row = await touchSession(db, hash, idleMinutes * 60, sessionMaxHours * 3600);
     const coordinator = row ? await findCoordinatorById(db, row.coordinator_id) : undefined;
     if (!row || !coordinator || coordinator.disabled_at) {
       reply.clearCookie(SESSION_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'strict' });

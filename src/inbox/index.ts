@@ -15,6 +15,7 @@ import { authRoutes } from './auth-routes.js';
 import { authenticate, type InboxOptions, inboxOptions } from './context.js';
 import { reportRoutes } from './report-routes.js';
 import { deriveInboxKeys } from './security.js';
+import { loginThrottle } from './throttle.js';
 import { loadWorkflow, type Workflow } from './workflow.js';
 
 export { CSRF_HEADER, type InboxOptions, inboxOptions, SESSION_COOKIE } from './context.js';
@@ -50,7 +51,9 @@ export async function inboxPlugin(app: FastifyInstance, opts: InboxPluginOptions
   const options = { ...inboxOptions(process.env, UI_DIR), ...opts.options };
   const workflow = opts.workflow ?? loadWorkflow();
   await app.register(cookie);
-  app.decorate('inbox', { options, keys: deriveInboxKeys(app.intake.masterKey), workflow });
+  const keys = deriveInboxKeys(app.intake.masterKey);
+  const throttle = loginThrottle(app.intake.db, keys, options);
+  app.decorate('inbox', { options, keys, workflow, throttle });
 
   await app.register(
     async (api) => {
@@ -66,9 +69,9 @@ export async function inboxPlugin(app: FastifyInstance, opts: InboxPluginOptions
     { prefix: '/api/v1' },
   );
 
-  // Sessions idle past the timeout are refused on use; this sweep also removes the rows.
+  // Sessions idle past the timeout or past their lifetime are refused on use; this sweep removes the rows.
   const sweep = setInterval(() => {
-    purgeIdleSessions(app.intake.db, options.idleMinutes * 60).catch((err) =>
+    purgeIdleSessions(app.intake.db, options.idleMinutes * 60, options.sessionMaxHours * 3600).catch((err) =>
       app.log.warn({ err }, 'inbox: idle session sweep failed'),
     );
   }, 5 * 60_000);

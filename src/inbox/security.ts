@@ -1,6 +1,6 @@
 /**
  * Server-side secrets of the inbox: session and CSRF tokens (random, stored only as hashes), the stable
- * fake Argon2 salt for unknown logins, the keyed name under which failed logins are counted, and the TOTP
+ * fake Argon2 salt for unknown logins, the key under which failed logins are counted (./throttle.ts), and the TOTP
  * second factor (secret sealed with a master-key subkey). Report content never passes through here.
  */
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -59,11 +59,6 @@ export function fakeSalt(keys: InboxKeys, login: string): string {
     .digest()
     .subarray(0, PWHASH_SALT_BYTES)
     .toString('base64url');
-}
-
-/** The name failed logins are counted under (existing account or not). */
-export function throttleKey(keys: InboxKeys, login: string): string {
-  return createHmac('sha256', keys.loginThrottle).update(normalizeLogin(login), 'utf8').digest('hex');
 }
 
 // --- TOTP -------------------------------------------------------------------------------------------------

@@ -27,18 +27,21 @@ export async function insertSession(
 
 /**
  * The live session of a token hash, touched (last_seen_at = now) in the same statement. A session idle for
- * longer than `idleSeconds` is deleted and not returned.
+ * longer than `idleSeconds`, or created more than `maxSeconds` ago however active, is deleted and not
+ * returned.
  */
 export async function touchSession(
   db: Queryable,
   tokenHash: string,
   idleSeconds: number,
+  maxSeconds: number,
 ): Promise<SessionRow | undefined> {
   const r = await db.query<SessionRow>(
     `UPDATE inbox_sessions SET last_seen_at = now()
       WHERE token_hash = $1 AND last_seen_at > now() - make_interval(secs => $2)
+        AND created_at > now() - make_interval(secs => $3)
       RETURNING token_hash, coordinator_id, csrf_hash, restricted, last_seen_at`,
-    [tokenHash, idleSeconds],
+    [tokenHash, idleSeconds, maxSeconds],
   );
   if (r.rows[0]) return r.rows[0];
   await db.query('DELETE FROM inbox_sessions WHERE token_hash = $1', [tokenHash]);
@@ -57,12 +60,17 @@ export async function setSessionRestricted(db: Queryable, tokenHash: string, res
   await db.query('UPDATE inbox_sessions SET restricted = $2 WHERE token_hash = $1', [tokenHash, restricted]);
 }
 
-/** Deletes sessions idle for longer than `idleSeconds`. Returns how many. */
-export async function purgeIdleSessions(db: Queryable, idleSeconds: number): Promise<number> {
+/** Deletes sessions idle for longer than `idleSeconds` or older than `maxSeconds`. Returns how many. */
+export async function purgeIdleSessions(
+  db: Queryable,
+  idleSeconds: number,
+  maxSeconds: number,
+): Promise<number> {
   const r = await db.query<{ n: number }>(
-    `WITH d AS (DELETE FROM inbox_sessions WHERE last_seen_at <= now() - make_interval(secs => $1) RETURNING 1)
+    `WITH d AS (DELETE FROM inbox_sessions WHERE last_seen_at <= now() - make_interval(secs => $1)
+                   OR created_at <= now() - make_interval(secs => $2) RETURNING 1)
      SELECT count(*)::int AS n FROM d`,
-    [idleSeconds],
+    [idleSeconds, maxSeconds],
   );
   return r.rows[0]?.n ?? 0;
 }
@@ -78,7 +86,8 @@ export async function loginLockedUntil(db: Queryable, loginHash: string): Promis
 }
 
 /**
- * Records a failed login and returns the failure count; from `freeFailures` on, the account name is locked
+ * Records a failed login under a keyed name (a (login, address) pair or a login's global count: see
+ * src/inbox/throttle.ts) and returns the failure count; from `freeFailures` on, the name is locked
  * for `baseSeconds * 2^(failures - freeFailures)` seconds, at most `maxSeconds`.
  */
 export async function recordLoginFailure(

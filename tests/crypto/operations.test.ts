@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ContactDecryptError,
   type CoordinatorKeyPair,
+  CoordinatorSecretError,
   type CryptoError,
   CryptoInputError,
   canonicalJson,
@@ -24,6 +25,7 @@ import {
   type MasterKeys,
   newPwhashSalt,
   openContact,
+  openCoordinatorSecret,
   openDataKey,
   openReport,
   openReportWithDataKey,
@@ -34,6 +36,7 @@ import {
   type SealedReport,
   StateDecryptError,
   sealContact,
+  sealCoordinatorSecret,
   sealReport,
   sealState,
   UnwrapError,
@@ -594,6 +597,58 @@ describe('contacts', () => {
       'openContact',
     );
     expectCryptoError(() => sealContact(oldKeys, ''), CryptoInputError, 'sealContact');
+  });
+});
+
+describe('coordinator secrets at rest', () => {
+  const id = '6f1c2e1a-8d43-4d0e-9a57-0e7c1b2d3f40';
+  const value = 'r9H0yv6m3kq3xw0bS7tVbq9l0n2e6cXh2m4p8sFz1aQ';
+
+  it('round-trips, hides the value, and opens under a previous key during a rotation', () => {
+    const oldKeys = deriveSubkeys(parseMasterKey(generateMasterKey()));
+    const newKeys = deriveSubkeys(parseMasterKey(generateMasterKey()));
+    const sealed = sealCoordinatorSecret(oldKeys, 'login-key-hash', id, value);
+    expect(sealed).not.toContain(value.slice(0, 12));
+    expect(sealCoordinatorSecret(oldKeys, 'login-key-hash', id, value)).not.toBe(sealed);
+    expect(openCoordinatorSecret(oldKeys, 'login-key-hash', id, sealed)).toEqual({ value, keyIndex: 0 });
+    expect(openCoordinatorSecret([newKeys, oldKeys], 'login-key-hash', id, sealed)).toEqual({
+      value,
+      keyIndex: 1,
+    });
+    expectCryptoError(
+      () => openCoordinatorSecret(newKeys, 'login-key-hash', id, sealed),
+      CoordinatorSecretError,
+      'openCoordinatorSecret',
+      [value],
+    );
+  });
+
+  it('is bound to its coordinator and its column, and refuses tampering and clear values', () => {
+    const keys = deriveSubkeys(parseMasterKey(generateMasterKey()));
+    const sealed = sealCoordinatorSecret(keys, 'wrapped-private-key', id, value);
+    const open = (field: 'login-key-hash' | 'wrapped-private-key', who: string, blob: string) => () =>
+      openCoordinatorSecret(keys, field, who, blob);
+    for (const fn of [
+      open('wrapped-private-key', '00000000-0000-4000-8000-000000000000', sealed),
+      open('login-key-hash', id, sealed),
+      open('wrapped-private-key', id, flipBitBase64(sealed, 0)),
+      open('wrapped-private-key', id, flipBitBase64(sealed, 10)),
+      open('wrapped-private-key', id, flipBitBase64(sealed, -1)),
+      open('wrapped-private-key', id, value),
+      open('wrapped-private-key', id, ''),
+    ]) {
+      expectCryptoError(fn, CoordinatorSecretError, 'openCoordinatorSecret', [value]);
+    }
+    expectCryptoError(
+      () => sealCoordinatorSecret(keys, 'login-key-hash', id, ''),
+      CryptoInputError,
+      'sealCoordinatorSecret',
+    );
+    expectCryptoError(
+      () => sealCoordinatorSecret(keys, 'other' as never, id, value),
+      CryptoInputError,
+      'sealCoordinatorSecret',
+    );
   });
 });
 

@@ -12,6 +12,7 @@ beforeAll(async () => {
   t = await buildTestApp({ config: testConfig({ rateLimit: { max: 1_000_000, windowMs: 60_000 } }) });
   await createCoordinator(
     t.db,
+    t.keyring,
     {
       name: 'Fuzz',
       login: 'fuzz.coord',

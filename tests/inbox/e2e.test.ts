@@ -66,6 +66,7 @@ describe('coordinator inbox in headless Chromium', () => {
     t = await buildTestApp({ config: testConfig(), ...(db ? { db } : {}) });
     await createCoordinator(
       t.db,
+      t.keyring,
       { name: 'Bob Coord', login: 'bob', inbox: 'coordination', passphrase: PASSPHRASE },
       ['coordination'],
     );

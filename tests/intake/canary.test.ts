@@ -7,7 +7,7 @@ import { createCoordinator, showReport, unlock } from '../../src/coordinators/in
 import { createIntake, type Intake } from '../../src/intake/index.js';
 import { loggerOptions } from '../../src/logger.js';
 import { type Database, migrate } from '../../src/store/index.js';
-import { DANGEROUS_TEST_ONLY_MASTER_KEY, LogCapture, testConfig } from '../helper.js';
+import { DANGEROUS_TEST_ONLY_MASTER_KEY, LogCapture, testConfig, testKeyring } from '../helper.js';
 import { dumpDatabase, findMarkers, markerForms } from '../support/canary.js';
 import { backends } from '../support/databases.js';
 import { professionalWalk, runWalk, youthWalk } from '../support/walks.js';
@@ -38,6 +38,7 @@ for (const backend of backends()) {
       });
       await createCoordinator(
         db,
+        await testKeyring(),
         {
           name: 'Camille',
           login: 'camille',
@@ -92,7 +93,7 @@ for (const backend of backends()) {
       expect(hits).toEqual([]);
 
       // The scan can fail: the coordinator, and only the coordinator, reads the markers back.
-      const me = await unlock(db, 'camille', 'correct horse battery staple');
+      const me = await unlock(db, await testKeyring(), 'camille', 'correct horse battery staple');
       const opened = JSON.stringify(await showReport(db, me, references[0]!));
       expect(findMarkers([{ where: 'opened', text: opened }], markers).length).toBeGreaterThan(0);
     });

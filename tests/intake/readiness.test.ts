@@ -22,6 +22,7 @@ describe('readiness: a report is never sealed to nobody', () => {
       );
       await createCoordinator(
         t.db,
+        t.keyring,
         {
           name: 'Camille',
           login: 'camille',

@@ -33,6 +33,7 @@ describe('master key rotation', () => {
     newKey = generateMasterKey();
     await createCoordinator(
       db,
+      await loadKeyring(oldKey),
       { name: 'C', login: 'camille', inbox: 'coordination', passphrase: 'correct horse battery staple' },
       ['coordination'],
     );
@@ -107,7 +108,7 @@ describe('master key rotation', () => {
     expect(JSON.stringify(again.replies)).toContain('réponse après rotation'); // the tag already moved
   });
 
-  it('re-seals opted-in contacts with `intake keys rotate-master`', async () => {
+  it("re-seals opted-in contacts and coordinators' secrets with `intake keys rotate-master`", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'intake-rotate-'));
     const env = {
       INTAKE_DATA_DIR: dataDir,
@@ -141,6 +142,7 @@ describe('master key rotation', () => {
     expect(r.stdout).toContain('submitter contacts re-sealed: 1');
     expect(r.stdout).toContain('second-factor secrets re-sealed: 1');
     expect(r.stdout).toContain('Teams links re-sealed: 1');
+    expect(r.stdout).toContain('coordinator secrets re-sealed: 1');
     expect(r.stdout).toContain('conversations still under an older key: 1');
     const check = await openEmbedded(join(dataDir, 'pgdata'));
     const sealed = (
@@ -159,6 +161,14 @@ describe('master key rotation', () => {
     expect(openContact(newRing.current, totp)).toBe('totp:SECRET');
     expect(openContact(newRing.current, link)).toBe('{"conversation":"x"}');
     expect(() => openContact(oldRing.current, sealed)).toThrow();
+    // The coordinator's login-key hash and wrapped key moved too: the new key alone unlocks her.
+    const newEnv = { ...env, INTAKE_MASTER_KEY: newKey };
+    expect(cli(['reports', 'list', '--login', 'camille'], newEnv).code).toBe(0);
+    const wrongPass = cli(['reports', 'list', '--login', 'camille'], {
+      ...newEnv,
+      INTAKE_PASSPHRASE: 'not the passphrase at all',
+    });
+    expect(wrongPass.code).toBe(1);
     expect(cli(['keys', 'rotate-master'], env).code).toBe(2); // no new key given
-  });
+  }, 180_000);
 });

@@ -13,7 +13,7 @@ import { initCrypto, sealReply } from '../../src/crypto/index.js';
 import { createIntake, type Intake } from '../../src/intake/index.js';
 import { loggerOptions } from '../../src/logger.js';
 import { type Database, findReportByReference, migrate } from '../../src/store/index.js';
-import { DANGEROUS_TEST_ONLY_MASTER_KEY, LogCapture, testConfig } from '../helper.js';
+import { DANGEROUS_TEST_ONLY_MASTER_KEY, LogCapture, testConfig, testKeyring } from '../helper.js';
 import { backends } from '../support/databases.js';
 import { professionalWalk, runWalk, youthWalk } from '../support/walks.js';
 
@@ -79,10 +79,16 @@ for (const backend of backends()) {
     it('seals a youth report to the inbox coordinators, routes it, and deletes the conversation in the same transaction', async () => {
       await createCoordinator(
         db,
+        await testKeyring(),
         { name: 'Camille', login: 'camille', inbox: 'coordination', passphrase: PASS },
         INBOXES,
       );
-      await createCoordinator(db, { name: 'Pat', login: 'pat', inbox: 'pro93', passphrase: PASS }, INBOXES);
+      await createCoordinator(
+        db,
+        await testKeyring(),
+        { name: 'Pat', login: 'pat', inbox: 'pro93', passphrase: PASS },
+        INBOXES,
+      );
       const user = `u-${randomUUID()}`;
       const walk = await runWalk(intake.service, {
         user,
@@ -100,7 +106,7 @@ for (const backend of backends()) {
         channel: 'cli',
         urgency: 'immediate',
       });
-      const me = await unlock(db, 'camille', PASS);
+      const me = await unlock(db, await testKeyring(), 'camille', PASS);
       const opened = await showReport(db, me, walk.reference!);
       expect(opened.payload).toMatchObject({
         kind: 'youth',
@@ -110,7 +116,7 @@ for (const backend of backends()) {
         answers: { safety: 'unsafe', for_whom: 'me', more: 'texte libre 1', phone: 'texte libre 2' },
       });
       // Pat (another inbox) cannot read it.
-      const pat = await unlock(db, 'pat', PASS);
+      const pat = await unlock(db, await testKeyring(), 'pat', PASS);
       await expect(showReport(db, pat, walk.reference!)).rejects.toThrow(
         `no report ${walk.reference} in your inboxes`,
       );
@@ -125,7 +131,7 @@ for (const backend of backends()) {
       });
       const row = await findReportByReference(db, walk.reference!);
       expect(row).toMatchObject({ inbox_id: 'pro93', flow_kind: 'professional', urgency: 'immediate' });
-      const pat = await unlock(db, 'pat', PASS);
+      const pat = await unlock(db, await testKeyring(), 'pat', PASS);
       expect((await showReport(db, pat, walk.reference!)).payload.answers).toMatchObject({
         territory: 'seine_saint_denis',
         description: 'pro 4',
@@ -212,27 +218,34 @@ for (const backend of backends()) {
     it('grants a coordinator added later, changes a passphrase, and refuses a wrong one', async () => {
       await createCoordinator(
         db,
+        await testKeyring(),
         { name: 'Dominique', login: 'dominique', inbox: 'pro93', passphrase: PASS },
         INBOXES,
       );
-      const dom = await unlock(db, 'dominique', PASS);
+      const dom = await unlock(db, await testKeyring(), 'dominique', PASS);
       const before = await listReports(db, dom, {});
       expect(before.every((r) => r.payload === null)).toBe(true); // member of pro93 but nothing sealed to them yet
-      const camille = await unlock(db, 'camille', PASS);
+      const camille = await unlock(db, await testKeyring(), 'camille', PASS);
       const granted = await grantAccess(db, camille, 'dominique', 'coordination');
       expect(granted.resealed).toBeGreaterThan(0);
-      const after = await listReports(db, await unlock(db, 'dominique', PASS), { inbox: 'coordination' });
+      const after = await listReports(db, await unlock(db, await testKeyring(), 'dominique', PASS), {
+        inbox: 'coordination',
+      });
       expect(after.length).toBe(granted.resealed);
       expect(after.every((r) => r.payload && (r.payload as { kind?: string }).kind === 'youth')).toBe(true);
-      await changePassphrase(db, dom, 'another long passphrase 2');
-      await expect(unlock(db, 'dominique', PASS)).rejects.toThrow('wrong login or passphrase');
-      await expect(unlock(db, 'nobody', PASS)).rejects.toThrow('wrong login or passphrase');
-      const again = await unlock(db, 'dominique', 'another long passphrase 2');
+      await changePassphrase(db, await testKeyring(), dom, 'another long passphrase 2');
+      await expect(unlock(db, await testKeyring(), 'dominique', PASS)).rejects.toThrow(
+        'wrong login or passphrase',
+      );
+      await expect(unlock(db, await testKeyring(), 'nobody', PASS)).rejects.toThrow(
+        'wrong login or passphrase',
+      );
+      const again = await unlock(db, await testKeyring(), 'dominique', 'another long passphrase 2');
       expect((await listReports(db, again, { inbox: 'coordination' })).length).toBe(granted.resealed);
     });
 
     it('refuses a tampered ciphertext and a ciphertext moved to another report', async () => {
-      const camille = await unlock(db, 'camille', PASS);
+      const camille = await unlock(db, await testKeyring(), 'camille', PASS);
       const [a, b] = (await listReports(db, camille, { inbox: 'coordination' })).slice(0, 2);
       const rowA = await findReportByReference(db, a!.reference);
       const rowB = await findReportByReference(db, b!.reference);
@@ -267,9 +280,12 @@ describe('opt-in reply notice to the submitter', () => {
       masterKey: DANGEROUS_TEST_ONLY_MASTER_KEY,
       logger: pino(loggerOptions('debug'), logs),
     });
-    await createCoordinator(db, { name: 'C', login: 'camille', inbox: 'coordination', passphrase: PASS }, [
-      'coordination',
-    ]);
+    await createCoordinator(
+      db,
+      await testKeyring(),
+      { name: 'C', login: 'camille', inbox: 'coordination', passphrase: PASS },
+      ['coordination'],
+    );
     const sent: { address: string; lang: string }[] = [];
     intake.service.registerNotifier('cli', async (address, lang) => {
       sent.push({ address, lang });

@@ -9,7 +9,7 @@ import { createLinkCode } from '../../../src/channels/teams/index.js';
 import { createCoordinator } from '../../../src/coordinators/index.js';
 import { loadKeyring } from '../../../src/intake/index.js';
 import { type Database, openEmbedded, openPostgres } from '../../../src/store/index.js';
-import { buildTestApp, DANGEROUS_TEST_ONLY_MASTER_KEY, type TestApp } from '../../helper.js';
+import { buildTestApp, DANGEROUS_TEST_ONLY_MASTER_KEY, type TestApp, testKeyring } from '../../helper.js';
 import { createPgDatabase, PG_ENABLED, type TestDatabase } from '../../support/databases.js';
 import { FakeConnector, listen, marker, newUser, professionalByCards, TeamsClient } from './support.js';
 
@@ -86,6 +86,7 @@ describe(`canary scan over a Teams conversation (${PG_ENABLED ? 'postgres' : 'em
   it('finds no marker in any column of any table nor in the logs', async () => {
     const coordinatorId = await createCoordinator(
       db,
+      await testKeyring(),
       {
         name: 'Coord Canary',
         login: 'coord.canary',

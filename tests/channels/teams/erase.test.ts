@@ -16,6 +16,7 @@ beforeAll(async () => {
   t = await buildTestApp();
   await createCoordinator(
     t.db,
+    t.keyring,
     {
       name: 'Coord Teams',
       login: 'coord.erase',

@@ -22,6 +22,7 @@ beforeAll(async () => {
   t = await buildTestApp();
   coordinatorId = await createCoordinator(
     t.db,
+    t.keyring,
     {
       name: 'Coord Notices',
       login: 'coord.notices',

@@ -31,6 +31,7 @@ beforeAll(async () => {
   t = await buildTestApp();
   await createCoordinator(
     t.db,
+    t.keyring,
     { name: 'Coord Teams', login: 'coord.teams', inbox: 'coordination', passphrase: PASSPHRASE },
     ['coordination'],
   );
@@ -85,7 +86,7 @@ describe('Teams channel', () => {
     // Every message has a plain-text fallback.
     for (const m of c.received()) expect(typeof m.body.text).toBe('string');
 
-    const me = await unlock(t.db, 'coord.teams', PASSPHRASE);
+    const me = await unlock(t.db, t.keyring, 'coord.teams', PASSPHRASE);
     const report = await showReport(t.db, me, reference);
     expect(report.kind).toBe('professional');
     expect(report.channel).toBe('teams');
@@ -127,7 +128,7 @@ describe('Teams channel', () => {
     expect(receipt, c.transcript()).toBeDefined();
     expect(receipt).toMatch(/Secret code \(receipt\) : /);
     const reference = /Reference : (R-[0-9A-Z]+)/.exec(receipt!)![1]!;
-    const me = await unlock(t.db, 'coord.teams', PASSPHRASE);
+    const me = await unlock(t.db, t.keyring, 'coord.teams', PASSPHRASE);
     const report = await showReport(t.db, me, reference);
     expect(report.kind).toBe('youth');
     expect(report.urgency).toBe('high');
@@ -153,7 +154,7 @@ describe('Teams channel', () => {
     const receipt = texts.find((x) => /Référence : R-/.test(x));
     expect(receipt, c.transcript()).toBeDefined();
     const reference = /Référence : (R-[0-9A-Z]+)/.exec(receipt!)![1]!;
-    const me = await unlock(t.db, 'coord.teams', PASSPHRASE);
+    const me = await unlock(t.db, t.keyring, 'coord.teams', PASSPHRASE);
     const answers = (await showReport(t.db, me, reference)).payload.answers as Record<string, unknown>;
     expect(answers.what_me).toEqual(['exchange', 'partner']);
     expect(answers.help).toEqual(['talk', 'health']);

@@ -73,7 +73,7 @@ describe.each(backends())('telegram conversations ($name)', (backend) => {
       // The conversation is over: nothing of it is left in the conversations table.
       expect(await h.conversationCount()).toBe(0);
 
-      const me = await unlock(h.t.db, 'coord1', PASSPHRASE);
+      const me = await unlock(h.t.db, h.t.keyring, 'coord1', PASSPHRASE);
       const report = await showReport(h.t.db, me, reference!);
       expect(report.channel).toBe('telegram');
       expect(report.kind).toBe(c.flow);

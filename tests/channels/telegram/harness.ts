@@ -83,6 +83,7 @@ export async function startHarness(
     async coordinator(login = 'coord1') {
       await createCoordinator(
         t.db,
+        t.keyring,
         { name: 'Coordination test', login, inbox: 'coordination', passphrase: PASSPHRASE },
         ['coordination'],
       );

@@ -37,7 +37,6 @@ function Login(props: { t: Texts; onDone: (me: LoginResponse) => void; notice: s
   const [login, setLogin] = useState('');
   const [pass, setPass] = useState('');
   const [totp, setTotp] = useState('');
-  const [needTotp, setNeedTotp] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -56,7 +55,7 @@ function Login(props: { t: Texts; onDone: (me: LoginResponse) => void; notice: s
         me = await api<LoginResponse>('POST', '/auth/login', {
           login,
           loginKey: derived.loginKey,
-          ...(needTotp ? { totp } : {}),
+          ...(totp ? { totp } : {}),
         });
       } finally {
         derived.wipeLogin();
@@ -66,11 +65,8 @@ function Login(props: { t: Texts; onDone: (me: LoginResponse) => void; notice: s
       setCsrf(me.csrfToken);
       props.onDone(me);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'totp_required') {
-        setNeedTotp(true);
-        setError(t.totpRequired);
-      } else if (err instanceof ApiError && err.code === 'totp_invalid') setError(t.totpInvalid);
-      else if (err instanceof ApiError && err.status === 429) setError(t.locked);
+      // Every failure gets one answer from the server (which factor failed is never said), hence one text.
+      if (err instanceof ApiError && err.status === 429) setError(t.locked);
       else setError(t.badCredentials);
     } finally {
       setBusy(false);
@@ -105,21 +101,17 @@ function Login(props: { t: Texts; onDone: (me: LoginResponse) => void; notice: s
           value={pass}
           onInput={(e) => setPass(e.currentTarget.value)}
         />
-        {needTotp && (
-          <>
-            <label for="totp">{t.totp}</label>
-            <input
-              id="totp"
-              name="totp"
-              inputMode="numeric"
-              pattern="[0-9]{6}"
-              autocomplete="one-time-code"
-              required
-              value={totp}
-              onInput={(e) => setTotp(e.currentTarget.value)}
-            />
-          </>
-        )}
+        {/* Always shown: the server never says whether an account has a second factor. */}
+        <label for="totp">{t.totpOptional}</label>
+        <input
+          id="totp"
+          name="totp"
+          inputMode="numeric"
+          pattern="[0-9]{6}"
+          autocomplete="one-time-code"
+          value={totp}
+          onInput={(e) => setTotp(e.currentTarget.value)}
+        />
         {error && (
           <p id="login-error" class="error" role="alert">
             {error}
