@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createCoordinator } from '../src/coordinators/index.js';
+import { loadKeyring } from '../src/intake/index.js';
 import { listReportsForCoordinator, migrate, openPostgres } from '../src/store/index.js';
 import {
   BENCH_SECRET,
@@ -95,6 +96,7 @@ async function main() {
   await admin((c) => c.query(`CREATE DATABASE ${dbName}`));
   const db = openPostgres({ connectionString: dbUrl });
   await migrate(db);
+  const masterKey = randomBytes(32).toString('base64');
   await createCoordinator(
     db,
     {
@@ -104,9 +106,9 @@ async function main() {
       passphrase: 'bench only passphrase, not secret',
     },
     ['coordination'],
+    await loadKeyring(masterKey),
   );
   const fake = await startLeanFakeBotApi();
-  const masterKey = randomBytes(32).toString('base64');
   const serviceEnv = {
     // Production refuses to start without Teams credentials; development differs only in those checks here.
     NODE_ENV: 'development',

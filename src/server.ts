@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, productionProblem } from './config/index.js';
+import { backfillIntegrity } from './intake/index.js';
 import { schedulePurge } from './intake/retention.js';
 import { createLogger } from './logger.js';
 import { resolveMasterKey } from './secrets.js';
@@ -65,6 +66,11 @@ async function main() {
   try {
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.version) }, 'migrations applied');
+    // Once, after migration 0011: MAC the memberships, keys and replies that existed then (needs the master key).
+    const backfill = await backfillIntegrity(db, app.intake.pipeline.keyring);
+    if (backfill.members + backfill.coordinators + backfill.replies > 0) {
+      logger.info(backfill, 'integrity backfill: existing memberships, keys and replies MACed');
+    }
   } catch (err) {
     logger.error({ err }, 'migrations failed');
     await db.close().catch(() => {});

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { type AppDeps, buildApp } from '../src/app.js';
 import { type AppConfig, loadConfig } from '../src/config/index.js';
+import { type Keyring, loadKeyring } from '../src/intake/index.js';
 import { loggerOptions } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { type Database, migrate, openEmbedded } from '../src/store/index.js';
@@ -65,4 +66,9 @@ export async function buildTestApp(
       if (ownDb) await db.close();
     },
   };
+}
+
+/** The keyring of {@link DANGEROUS_TEST_ONLY_MASTER_KEY}: what `coordinator add` MACs membership with in tests. */
+export async function testKeyring(): Promise<Keyring> {
+  return loadKeyring(DANGEROUS_TEST_ONLY_MASTER_KEY);
 }

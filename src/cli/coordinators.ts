@@ -10,6 +10,8 @@ import {
   unlock,
 } from '../coordinators/index.js';
 import { CryptoError } from '../crypto/index.js';
+import { type Keyring, loadKeyring } from '../intake/index.js';
+import { resolveMasterKey } from '../secrets.js';
 import { CliError, withDatabase } from './context.js';
 import { readSecret } from './prompt.js';
 
@@ -39,13 +41,19 @@ function printReport(r: Awaited<ReturnType<typeof showReport>>) {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** The master keyring: membership and keys are MACed with it (production: INTAKE_MASTER_KEY is required). */
+async function keyringFor(config: Parameters<typeof resolveMasterKey>[0] & { masterKeyPrevious?: string[] }) {
+  const ring: Keyring = await loadKeyring(resolveMasterKey(config).key, config.masterKeyPrevious ?? []);
+  return ring;
+}
+
 export function registerCoordinatorCommands(program: Command) {
   const coordinator = program.command('coordinator').description('Coordinator accounts and their keys.');
 
   coordinator
     .command('add')
     .description(
-      'Create a coordinator: a key pair, wrapped with a key derived from the passphrase (Argon2id).',
+      'Create a coordinator: a key pair, wrapped with a key derived from the passphrase (Argon2id); needs the master key (membership is MACed with it).',
     )
     .requiredOption('--name <name>', 'display name, shown to colleagues and in the audit trail')
     .requiredOption('--login <login>', 'login (a-z, 0-9, . _ -)')
@@ -66,6 +74,7 @@ export function registerCoordinatorCommands(program: Command) {
               role: opts.admin ? 'admin' : 'coordinator',
             },
             config.inboxes.map((i) => i.id),
+            await keyringFor(config),
           );
           process.stdout.write(`coordinator ${opts.login} created in inbox ${opts.inbox}\n`);
         }),
@@ -98,10 +107,10 @@ export function registerCoordinatorCommands(program: Command) {
     .addHelpText('after', PASSPHRASE_HELP)
     .action(async (opts: { login: string; to: string; inbox: string }) => {
       const passphrase = await readSecret('INTAKE_PASSPHRASE', 'Passphrase: ');
-      await withDatabase((db) =>
+      await withDatabase((db, config) =>
         guarded(async () => {
           const me = await unlock(db, opts.login, passphrase);
-          const r = await grantAccess(db, me, opts.to, opts.inbox);
+          const r = await grantAccess(db, me, opts.to, opts.inbox, await keyringFor(config));
           process.stdout.write(
             `${opts.to} can now read inbox ${opts.inbox}: ${r.resealed} report(s) re-sealed${r.skipped ? `, ${r.skipped} you cannot open yourself` : ''}\n`,
           );

@@ -1,6 +1,7 @@
 /** `intake keygen` and `intake migrate`. */
 import type { Command } from 'commander';
-import { generateMasterKeyBase64 } from '../secrets.js';
+import { backfillIntegrity, loadKeyring } from '../intake/index.js';
+import { generateMasterKeyBase64, resolveMasterKey } from '../secrets.js';
 import { migrate, pendingMigrations } from '../store/index.js';
 import { withDatabase } from './context.js';
 
@@ -19,12 +20,12 @@ export function registerSystemCommands(program: Command) {
   program
     .command('migrate')
     .description(
-      'Apply pending database migrations (PostgreSQL at DATABASE_URL, else the embedded database).',
+      'Apply pending database migrations (PostgreSQL at DATABASE_URL, else the embedded database), then MAC, once, the memberships that existed before membership MACs (needs the master key).',
     )
     .option('--status', 'only list pending migrations, change nothing')
     .action(async (opts: { status?: boolean }) => {
       await withDatabase(
-        async (db) => {
+        async (db, config) => {
           if (opts.status) {
             const pending = await pendingMigrations(db);
             process.stdout.write(
@@ -40,6 +41,23 @@ export function registerSystemCommands(program: Command) {
               ? `up to date (${db.kind})\n`
               : `${applied.map((m) => `applied ${String(m.version).padStart(4, '0')} ${m.name}`).join('\n')}\n`,
           );
+          // Migration 0011 lists the memberships, keys and replies that existed; MACing them needs the master
+          // key. Without it here (production without INTAKE_MASTER_KEY), the service does it at its next start.
+          let masterKey: string;
+          try {
+            masterKey = resolveMasterKey(config).key;
+          } catch {
+            process.stdout.write(
+              'integrity backfill: pending (runs at the next start with the master key)\n',
+            );
+            return;
+          }
+          const b = await backfillIntegrity(db, await loadKeyring(masterKey, config.masterKeyPrevious ?? []));
+          if (b.members + b.coordinators + b.replies > 0) {
+            process.stdout.write(
+              `integrity backfill: ${b.members} membership(s), ${b.coordinators} coordinator key set(s), ${b.replies} reply(ies) MACed\n`,
+            );
+          }
         },
         { migrate: false },
       );

@@ -24,7 +24,7 @@ import {
 } from '../../src/crypto/index.js';
 import { loadWorkflow, SESSION_COOKIE, totpCode } from '../../src/inbox/index.js';
 import type { Database } from '../../src/store/index.js';
-import { buildTestApp, type TestApp, testConfig } from '../helper.js';
+import { buildTestApp, type TestApp, testConfig, testKeyring } from '../helper.js';
 import { backends } from '../support/databases.js';
 import {
   call,
@@ -79,21 +79,25 @@ for (const backend of backends()) {
         t.db,
         { name: 'Alice Admin', login: 'alice', inbox: 'coordination', passphrase: PASS.alice, role: 'admin' },
         known,
+        await testKeyring(),
       );
       ids.bob = await createCoordinator(
         t.db,
         { name: 'Bob Coord', login: 'bob', inbox: 'coordination', passphrase: PASS.bob },
         known,
+        await testKeyring(),
       );
       ids.carol = await createCoordinator(
         t.db,
         { name: 'Carol Autre', login: 'carol', inbox: 'autre', passphrase: PASS.carol },
         known,
+        await testKeyring(),
       );
       ids.dave = await createCoordinator(
         t.db,
         { name: 'Dave', login: 'dave', inbox: 'coordination', passphrase: PASS.dave },
         known,
+        await testKeyring(),
       );
       const base = Date.now() - 10 * 60_000;
       for (let i = 0; i < 5; i++) {

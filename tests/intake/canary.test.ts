@@ -7,7 +7,7 @@ import { createCoordinator, showReport, unlock } from '../../src/coordinators/in
 import { createIntake, type Intake } from '../../src/intake/index.js';
 import { loggerOptions } from '../../src/logger.js';
 import { type Database, migrate } from '../../src/store/index.js';
-import { DANGEROUS_TEST_ONLY_MASTER_KEY, LogCapture, testConfig } from '../helper.js';
+import { DANGEROUS_TEST_ONLY_MASTER_KEY, LogCapture, testConfig, testKeyring } from '../helper.js';
 import { dumpDatabase, findMarkers, markerForms } from '../support/canary.js';
 import { backends } from '../support/databases.js';
 import { professionalWalk, runWalk, youthWalk } from '../support/walks.js';
@@ -45,6 +45,7 @@ for (const backend of backends()) {
           passphrase: 'correct horse battery staple',
         },
         ['coordination'],
+        await testKeyring(),
       );
     });
     afterAll(async () => {

@@ -9,6 +9,7 @@ import { BENCH_SECRET, Poster, postUpdate, SimUser } from '../../bench/driver.js
 import { type LeanFakeBotApi, startLeanFakeBotApi } from '../../bench/fake-telegram.js';
 import { type Child, startChild } from '../../bench/processes.js';
 import { createCoordinator } from '../../src/coordinators/index.js';
+import { loadKeyring } from '../../src/intake/index.js';
 import { type Database, migrate, openPostgres } from '../../src/store/index.js';
 import { createPgDatabase, type TestDatabase } from '../support/databases.js';
 
@@ -32,6 +33,7 @@ export async function world(): Promise<World> {
     db,
     { name: 'Resilience', login: 'res1', inbox: 'coordination', passphrase: 'resilience only passphrase' },
     ['coordination'],
+    await loadKeyring(MASTER_KEY),
   );
   const fake = await startLeanFakeBotApi({ keepTexts: true });
   const poster = new Poster(512);

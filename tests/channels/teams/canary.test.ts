@@ -9,7 +9,7 @@ import { createLinkCode } from '../../../src/channels/teams/index.js';
 import { createCoordinator } from '../../../src/coordinators/index.js';
 import { loadKeyring } from '../../../src/intake/index.js';
 import { type Database, openEmbedded, openPostgres } from '../../../src/store/index.js';
-import { buildTestApp, DANGEROUS_TEST_ONLY_MASTER_KEY, type TestApp } from '../../helper.js';
+import { buildTestApp, DANGEROUS_TEST_ONLY_MASTER_KEY, type TestApp, testKeyring } from '../../helper.js';
 import { createPgDatabase, PG_ENABLED, type TestDatabase } from '../../support/databases.js';
 import { FakeConnector, listen, marker, newUser, professionalByCards, TeamsClient } from './support.js';
 
@@ -93,6 +93,7 @@ describe(`canary scan over a Teams conversation (${PG_ENABLED ? 'postgres' : 'em
         passphrase: 'canary passphrase 2024',
       },
       ['coordination'],
+      await testKeyring(),
     );
     const keyring = await loadKeyring(DANGEROUS_TEST_ONLY_MASTER_KEY);
     const { code } = await createLinkCode(db, keyring, coordinatorId);

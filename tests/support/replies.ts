@@ -1,0 +1,28 @@
+/**
+ * What the inbox does when a coordinator replies, for tests of the reading side: unlock the account, seal
+ * the text to the receipt key, sign it with the coordinator's signing key, store it.
+ */
+import { randomUUID } from 'node:crypto';
+import { unlock } from '../../src/coordinators/index.js';
+import { coordinatorSigningKeyPair, sealReply, signReply } from '../../src/crypto/index.js';
+import { type Database, insertReply } from '../../src/store/index.js';
+
+export async function insertSignedReply(
+  db: Database,
+  r: { reportId: string; receiptPublicKey: string; text: string; login: string; passphrase: string },
+): Promise<string> {
+  const me = await unlock(db, r.login, r.passphrase);
+  const signing = coordinatorSigningKeyPair(me.keyPair.privateKey);
+  const id = randomUUID();
+  const sealed = sealReply(r.receiptPublicKey, r.text);
+  const signature = signReply(signing.privateKey, {
+    reportId: r.reportId,
+    replyId: id,
+    authorId: me.coordinator.id,
+    sealed,
+  });
+  await insertReply(db, { id, reportId: r.reportId, sealed, authorId: me.coordinator.id, signature });
+  me.keyPair.privateKey.fill(0);
+  signing.privateKey.fill(0);
+  return id;
+}
