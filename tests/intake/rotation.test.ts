@@ -13,7 +13,6 @@ import {
   initCrypto,
   openContact,
   sealContact,
-  sealReply,
 } from '../../src/crypto/index.js';
 import { createIntake, loadKeyring, memberIsTrusted } from '../../src/intake/index.js';
 import { loggerOptions } from '../../src/logger.js';
@@ -24,7 +23,7 @@ import {
   migrate,
   openEmbedded,
 } from '../../src/store/index.js';
-import { LogCapture, testConfig, testKeyring } from '../helper.js';
+import { LogCapture, testConfig } from '../helper.js';
 import { intake as cli } from '../support/cli.js';
 import { insertSignedReply } from '../support/replies.js';
 import { runWalk, youthWalk } from '../support/walks.js';

@@ -9,13 +9,7 @@ import {
   showReport,
   unlock,
 } from '../../src/coordinators/index.js';
-import {
-  decodeBytes,
-  encodeBytes,
-  generateCoordinatorKeyPair,
-  initCrypto,
-  sealReply,
-} from '../../src/crypto/index.js';
+import { decodeBytes, encodeBytes, generateCoordinatorKeyPair, initCrypto } from '../../src/crypto/index.js';
 import { createIntake, type Intake } from '../../src/intake/index.js';
 import { loggerOptions } from '../../src/logger.js';
 import { type Database, findReportByReference, migrate } from '../../src/store/index.js';
