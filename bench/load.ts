@@ -96,7 +96,7 @@ async function main() {
   await admin((c) => c.query(`CREATE DATABASE ${dbName}`));
   const db = openPostgres({ connectionString: dbUrl });
   await migrate(db);
-  // Coordinators' secrets are sealed with the master key the service will run with.
+  // Coordinators' secrets are sealed (and their membership MACed) with the master key the service will run with.
   const masterKey = randomBytes(32).toString('base64');
   await createCoordinator(
     db,
@@ -111,7 +111,7 @@ async function main() {
   );
   const fake = await startLeanFakeBotApi();
   const serviceEnv = {
-    // Production refuses to start without Teams credentials; development differs only in those checks here.
+    // Development: the bench runs without Teams and with the embedded-database rules relaxed.
     NODE_ENV: 'development',
     LOG_LEVEL,
     DATABASE_URL: dbUrl,

@@ -113,7 +113,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     // A report is never sealed to nobody: in production an inbox without a coordinator makes the service
     // not ready; in development it is a warning, so a fresh `npm start` is ready before any set-up.
     check: async () => {
-      const problem = await inboxReadiness(deps.db, config);
+      const problem = await inboxReadiness(deps.db, config, pipeline.keyring);
       if (!problem) return undefined;
       return config.nodeEnv === 'production' ? problem : { warning: problem };
     },

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, productionProblem } from './config/index.js';
 import { sealLegacyCoordinatorSecrets } from './coordinators/index.js';
+import { backfillIntegrity } from './intake/index.js';
 import { schedulePurge } from './intake/retention.js';
 import { createLogger } from './logger.js';
 import { resolveMasterKey } from './secrets.js';
@@ -69,6 +70,11 @@ async function main() {
     // The data step of migration 0009 (SQL cannot seal): idempotent, a no-op once every row is sealed.
     const sealed = await sealLegacyCoordinatorSecrets(db, app.intake.pipeline.keyring);
     if (sealed > 0) logger.info({ coordinators: sealed }, 'coordinator secrets sealed at rest');
+    // Once, after migration 0011: MAC the memberships, keys and replies that existed then (needs the master key).
+    const backfill = await backfillIntegrity(db, app.intake.pipeline.keyring);
+    if (backfill.members + backfill.coordinators + backfill.replies > 0) {
+      logger.info(backfill, 'integrity backfill: existing memberships, keys and replies MACed');
+    }
   } catch (err) {
     logger.error({ err }, 'migrations failed');
     await db.close().catch(() => {});

@@ -71,7 +71,7 @@ export async function buildTestApp(
   };
 }
 
-/** The keyring of {@link DANGEROUS_TEST_ONLY_MASTER_KEY}, for tests that use coordinators without an app. */
-export function testKeyring(): Promise<Keyring> {
+/** The keyring of {@link DANGEROUS_TEST_ONLY_MASTER_KEY}: seals coordinators' secrets and MACs membership in tests. */
+export async function testKeyring(): Promise<Keyring> {
   return loadKeyring(DANGEROUS_TEST_ONLY_MASTER_KEY);
 }

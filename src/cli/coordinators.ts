@@ -47,7 +47,7 @@ export function registerCoordinatorCommands(program: Command) {
   coordinator
     .command('add')
     .description(
-      'Create a coordinator: a key pair, wrapped with a key derived from the passphrase (Argon2id).',
+      'Create a coordinator: a key pair, wrapped with a key derived from the passphrase (Argon2id); needs the master key (membership is MACed with it).',
     )
     .requiredOption('--name <name>', 'display name, shown to colleagues and in the audit trail')
     .requiredOption('--login <login>', 'login (a-z, 0-9, . _ -)')
@@ -104,7 +104,7 @@ export function registerCoordinatorCommands(program: Command) {
       await withKeyring((db, keyring) =>
         guarded(async () => {
           const me = await unlock(db, keyring, opts.login, passphrase);
-          const r = await grantAccess(db, me, opts.to, opts.inbox);
+          const r = await grantAccess(db, me, opts.to, opts.inbox, keyring);
           process.stdout.write(
             `${opts.to} can now read inbox ${opts.inbox}: ${r.resealed} report(s) re-sealed${r.skipped ? `, ${r.skipped} you cannot open yourself` : ''}\n`,
           );

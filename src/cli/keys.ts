@@ -1,12 +1,28 @@
 /** `intake keys rotate-master`: move what the master key protects to a new master key, without downtime. */
 import type { Command } from 'commander';
 import { rotateCoordinatorSecrets } from '../coordinators/index.js';
-import { openContact, sealContact } from '../crypto/index.js';
+import {
+  coordinatorKeysMac,
+  inboxMemberMac,
+  legacyReplyMac,
+  openContact,
+  sealContact,
+  verifyCoordinatorKeysMac,
+  verifyInboxMemberMac,
+  verifyLegacyReplyMac,
+} from '../crypto/index.js';
 import { loadKeyring } from '../intake/index.js';
 import { resolveMasterKey } from '../secrets.js';
 import {
+  allCoordinatorKeys,
+  allLegacyReplies,
+  allMemberships,
   countConversationsNotUnder,
+  type Database,
   listContactSealedValues,
+  setCoordinatorKeysMac,
+  setLegacyReplyMac,
+  setMembershipMac,
   updateContactSealedValue,
 } from '../store/index.js';
 import { CliError, withDatabase } from './context.js';
@@ -53,6 +69,7 @@ before the rotation are closed and purged. See docs/SECURITY.md.`,
           c.resealed++;
         }
         const coordinators = await rotateCoordinatorSecrets(db, [...newRing.all, ...oldRing.all], newRing);
+        const macs = await remac(db, [...newRing.all, ...oldRing.all], newRing.current);
         const pending = await countConversationsNotUnder(db, newRing.current.fingerprint);
         process.stdout.write(
           [
@@ -62,10 +79,55 @@ before the rotation are closed and purged. See docs/SECURITY.md.`,
               return `${kind} re-sealed: ${c.resealed}${c.unreadable ? ` (${c.unreadable} unreadable, left as they are)` : ''}`;
             }),
             `coordinator secrets re-sealed: ${coordinators.resealed}${coordinators.unreadable ? ` (${coordinators.unreadable} unreadable, left as they are: those accounts cannot log in)` : ''}`,
+            `membership, key and legacy-reply MACs rewritten: ${macs.rewritten}${macs.failing ? ` (${macs.failing} failing the check, left as they are: they stay untrusted)` : ''}`,
             `conversations still under an older key: ${pending} (they move on their next message or expire)`,
             'next: restart with INTAKE_MASTER_KEY=<new> INTAKE_MASTER_KEY_PREVIOUS=<old>',
           ].join('\n') + '\n',
         );
       });
     });
+}
+
+/**
+ * Rewrites, under the new master key, every membership, coordinator-keys and legacy-reply MAC that verifies
+ * under a key of the old or new keyring. One that fails is left failing: rotation must not launder a row
+ * added behind the service's back.
+ */
+async function remac(
+  db: Database,
+  ring: Parameters<typeof verifyInboxMemberMac>[0],
+  next: Parameters<typeof inboxMemberMac>[0],
+): Promise<{ rewritten: number; failing: number }> {
+  let rewritten = 0;
+  let failing = 0;
+  await db.transaction(async (tx) => {
+    for (const m of await allMemberships(tx)) {
+      const fields = { inboxId: m.inbox_id, coordinatorId: m.coordinator_id, publicKey: m.public_key };
+      if (!verifyInboxMemberMac(ring, fields, m.mac)) {
+        failing++;
+        continue;
+      }
+      await setMembershipMac(tx, m.inbox_id, m.coordinator_id, inboxMemberMac(next, fields));
+      rewritten++;
+    }
+    for (const c of await allCoordinatorKeys(tx)) {
+      const fields = { coordinatorId: c.id, publicKey: c.public_key, signingPublicKey: c.signing_public_key };
+      if (!verifyCoordinatorKeysMac(ring, fields, c.keys_mac)) {
+        failing++;
+        continue;
+      }
+      await setCoordinatorKeysMac(tx, c.id, coordinatorKeysMac(next, fields));
+      rewritten++;
+    }
+    for (const r of await allLegacyReplies(tx)) {
+      const fields = { replyId: r.id, reportId: r.report_id, sealed: r.sealed };
+      if (!verifyLegacyReplyMac(ring, fields, r.legacy_mac)) {
+        failing++;
+        continue;
+      }
+      await setLegacyReplyMac(tx, r.id, legacyReplyMac(next, fields));
+      rewritten++;
+    }
+  });
+  return { rewritten, failing };
 }

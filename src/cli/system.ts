@@ -1,7 +1,8 @@
 /** `intake keygen` and `intake migrate`. */
 import type { Command } from 'commander';
 import { sealLegacyCoordinatorSecrets } from '../coordinators/index.js';
-import { generateMasterKeyBase64 } from '../secrets.js';
+import { backfillIntegrity, loadKeyring } from '../intake/index.js';
+import { generateMasterKeyBase64, resolveMasterKey } from '../secrets.js';
 import { migrate, pendingMigrations } from '../store/index.js';
 import { cliKeyring, withDatabase } from './context.js';
 
@@ -20,7 +21,7 @@ export function registerSystemCommands(program: Command) {
   program
     .command('migrate')
     .description(
-      "Apply pending database migrations (PostgreSQL at DATABASE_URL, else the embedded database), then seal coordinators' secrets still clear (needs the master key).",
+      "Apply pending database migrations (PostgreSQL at DATABASE_URL, else the embedded database), then seal coordinators' secrets still clear and MAC, once, the memberships that existed before membership MACs (needs the master key).",
     )
     .option('--status', 'only list pending migrations, change nothing')
     .action(async (opts: { status?: boolean }) => {
@@ -44,6 +45,23 @@ export function registerSystemCommands(program: Command) {
               : `${applied.map((m) => `applied ${String(m.version).padStart(4, '0')} ${m.name}`).join('\n')}\n`) +
               (sealed > 0 ? `coordinator secrets sealed at rest: ${sealed}\n` : ''),
           );
+          // Migration 0011 lists the memberships, keys and replies that existed; MACing them needs the master
+          // key. Without it here (production without INTAKE_MASTER_KEY), the service does it at its next start.
+          let masterKey: string;
+          try {
+            masterKey = resolveMasterKey(config).key;
+          } catch {
+            process.stdout.write(
+              'integrity backfill: pending (runs at the next start with the master key)\n',
+            );
+            return;
+          }
+          const b = await backfillIntegrity(db, await loadKeyring(masterKey, config.masterKeyPrevious ?? []));
+          if (b.members + b.coordinators + b.replies > 0) {
+            process.stdout.write(
+              `integrity backfill: ${b.members} membership(s), ${b.coordinators} coordinator key set(s), ${b.replies} reply(ies) MACed\n`,
+            );
+          }
         },
         { migrate: false },
       );

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type CoordinatorKeyPair,
+  coordinatorSigningKeyPair,
   decodeBytes,
   deriveLoginKeys,
   encodeBytes,
@@ -25,8 +26,10 @@ import {
   verifyLoginKey,
   wrapPrivateKey,
 } from '../crypto/index.js';
+import { keysAreTrusted, keysMac, memberIsTrusted, memberMac } from '../intake/integrity.js';
 import type { Keyring } from '../intake/keyring.js';
 import {
+  activeMemberships,
   addInboxMember,
   addReportKey,
   type CoordinatorRow,
@@ -36,7 +39,6 @@ import {
   inboxesOf,
   inboxReportKeys,
   insertCoordinator,
-  isInboxMember,
   listReportsForCoordinator,
   type ReportRow,
   sealedKeyFor,
@@ -96,7 +98,11 @@ export interface NewCoordinator {
   role?: 'coordinator' | 'admin';
 }
 
-/** Creates a coordinator with a fresh X25519 key pair, member of `inbox`. Returns its id. */
+/**
+ * Creates a coordinator with a fresh X25519 key pair and the Ed25519 signing key derived from it, member of
+ * `inbox`. The keys and the membership are MACed with the current master key (`keyring`): without them
+ * the account would receive nothing. Returns its id.
+ */
 export async function createCoordinator(
   db: Database,
   keyring: Keyring,
@@ -121,18 +127,24 @@ export async function createCoordinator(
   const id = randomUUID();
   const keyPair = generateCoordinatorKeyPair();
   const secrets = secretsFor(keyring, c.passphrase, keyPair, id);
+  const signing = coordinatorSigningKeyPair(keyPair.privateKey);
+  const publicKey = encodeBytes(keyPair.publicKey);
+  const signingPublicKey = encodeBytes(signing.publicKey);
   await db.transaction(async (tx) => {
     await insertCoordinator(tx, {
       id,
       login: c.login,
       display_name: name,
       role: c.role ?? 'coordinator',
-      public_key: encodeBytes(keyPair.publicKey),
+      public_key: publicKey,
+      signing_public_key: signingPublicKey,
+      keys_mac: keysMac(keyring, id, publicKey, signingPublicKey),
       ...secrets,
     });
-    await addInboxMember(tx, c.inbox, id);
+    await addInboxMember(tx, c.inbox, id, memberMac(keyring, c.inbox, id, publicKey));
   });
   keyPair.privateKey.fill(0);
+  signing.privateKey.fill(0);
   return id;
 }
 
@@ -188,6 +200,8 @@ export async function changePassphrase(
 /**
  * Grants `toLogin` access to every report of `inbox`: the granter opens each data key with its own key pair
  * and re-seals it to the new member's public key, here in the client. The server never sees a data key.
+ * Only a granter whose own membership verifies, and only to a colleague whose keys verify (MACs under the
+ * master key in `keyring`): a row added behind the service's back neither grants nor is granted.
  * Returns how many reports were re-sealed and how many the granter itself could not open.
  */
 export async function grantAccess(
@@ -195,18 +209,25 @@ export async function grantAccess(
   me: Unlocked,
   toLogin: string,
   inbox: string,
+  keyring: Keyring,
 ): Promise<{ resealed: number; skipped: number }> {
-  if (!(await isInboxMember(db, inbox, me.coordinator.id))) {
+  const mine = (await activeMemberships(db, inbox)).find((m) => m.coordinator_id === me.coordinator.id);
+  if (!mine || !memberIsTrusted(keyring, mine, inbox)) {
     throw new CoordinatorError(`you are not a member of inbox "${inbox}"`);
   }
   const target = await findCoordinatorByLogin(db, toLogin);
   if (!target || target.disabled_at)
     throw new CoordinatorError(`no active coordinator with login "${toLogin}"`);
+  if (!keysAreTrusted(keyring, target)) {
+    throw new CoordinatorError(
+      `the keys of "${toLogin}" fail the integrity check (changed outside the service): nothing granted`,
+    );
+  }
   const reports = await inboxReportKeys(db, inbox, me.coordinator.id);
   let resealed = 0;
   let skipped = 0;
   await db.transaction(async (tx) => {
-    await addInboxMember(tx, inbox, target.id);
+    await addInboxMember(tx, inbox, target.id, memberMac(keyring, inbox, target.id, target.public_key));
     for (const r of reports) {
       if (!r.sealed_key) {
         skipped++;

@@ -31,7 +31,29 @@ export {
   StateDecryptError,
   UnwrapError,
 } from './errors.js';
-
+/** Integrity: MACs over membership and coordinators' keys, signing keys, signed replies and notes. */
+export type {
+  CoordinatorKeyFields,
+  InboxMemberFields,
+  LegacyReplyFields,
+  NoteSignatureFields,
+  ReplySignatureFields,
+  SigningKeyPair,
+} from './integrity.js';
+export {
+  coordinatorKeysMac,
+  coordinatorSigningKeyPair,
+  inboxMemberMac,
+  legacyReplyMac,
+  noteAssociatedData,
+  signNote,
+  signReply,
+  verifyCoordinatorKeysMac,
+  verifyInboxMemberMac,
+  verifyLegacyReplyMac,
+  verifyNoteSignature,
+  verifyReplySignature,
+} from './integrity.js';
 /** Payload and key types of the named operations. */
 export type {
   CoordinatorKeyPair,
@@ -101,4 +123,10 @@ export {
 } from './receipt.js';
 
 /** Byte lengths callers need to validate input before calling in (public keys, salts). */
-export { KEY_BYTES, PUBLIC_KEY_BYTES, PWHASH_SALT_BYTES } from './sodium.js';
+export {
+  KEY_BYTES,
+  PUBLIC_KEY_BYTES,
+  PWHASH_SALT_BYTES,
+  SIGN_PUBLIC_KEY_BYTES,
+  SIGNATURE_BYTES,
+} from './sodium.js';

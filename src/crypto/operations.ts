@@ -69,6 +69,9 @@ export const MASTER_SUBKEY_IDS = {
   receiptLookup: 4,
   fingerprint: 5,
   coordinatorSecrets: 6,
+  // 7 is left to another subkey being added in parallel (audit chain).
+  /** MACs over inbox membership and coordinators' public keys (src/crypto/integrity.ts). */
+  integrity: 8,
 } as const;
 /** crypto_kdf context that splits the Argon2id output into the login key and the wrap key. */
 export const LOGIN_KDF_CONTEXT = 'coordkey';
@@ -138,7 +141,8 @@ function decodeUtf8(bytes: Uint8Array): string | null {
 }
 
 /** Validates a short identifier-like string and returns its UTF-8 bytes. NUL is our field separator. */
-function checkText(operation: string, what: string, value: unknown, maxBytes: number): Uint8Array {
+/** @internal Shared with integrity.ts. */
+export function checkText(operation: string, what: string, value: unknown, maxBytes: number): Uint8Array {
   if (typeof value !== 'string') throw new CryptoInputError(operation, `${what} must be a string`);
   if (value.length === 0) throw new CryptoInputError(operation, `${what} must not be empty`);
   if (value.includes('\0')) throw new CryptoInputError(operation, `${what} must not contain NUL`);
@@ -149,12 +153,17 @@ function checkText(operation: string, what: string, value: unknown, maxBytes: nu
   return bytes;
 }
 
-function decodeBlobText(op: string, text: unknown): Uint8Array | null {
+/** @internal Shared with integrity.ts. */
+export function decodeBlobText(op: string, text: unknown): Uint8Array | null {
   if (typeof text !== 'string' || text.length > MAX_BLOB_TEXT_CHARS) return null;
   return fromBase64Url(op, text);
 }
 
-function asKeyring(operation: string, keys: MasterKeys | readonly MasterKeys[]): readonly MasterKeys[] {
+/** @internal Shared with integrity.ts: a keyring (current first) from one set of keys or several. */
+export function asKeyring(
+  operation: string,
+  keys: MasterKeys | readonly MasterKeys[],
+): readonly MasterKeys[] {
   const ring = Array.isArray(keys) ? (keys as readonly MasterKeys[]) : [keys as MasterKeys];
   if (ring.length === 0) throw new CryptoInputError(operation, 'at least one set of master keys is required');
   for (const k of ring) checkMasterKeys(operation, k);
@@ -256,6 +265,8 @@ export interface MasterKeys {
   readonly contactKey: Uint8Array;
   readonly receiptLookupKey: Uint8Array;
   readonly coordinatorSecretsKey: Uint8Array;
+  /** Keys the MACs that protect inbox membership and coordinators' public keys. */
+  readonly integrityKey: Uint8Array;
 }
 
 /** Decodes a base64 master key (standard or URL-safe alphabet, padding optional) of exactly 32 bytes. */
@@ -295,6 +306,7 @@ export function deriveSubkeys(master: Uint8Array): MasterKeys {
     contactKey: sub(MASTER_SUBKEY_IDS.contact),
     receiptLookupKey: sub(MASTER_SUBKEY_IDS.receiptLookup),
     coordinatorSecretsKey: sub(MASTER_SUBKEY_IDS.coordinatorSecrets),
+    integrityKey: sub(MASTER_SUBKEY_IDS.integrity),
   });
 }
 
@@ -675,7 +687,8 @@ export interface ReportForCoordinator {
   sealedKey: string;
 }
 
-function decodePublicKey(op: string, publicKey: Uint8Array | string, what: string): Uint8Array {
+/** @internal Shared with integrity.ts. */
+export function decodePublicKey(op: string, publicKey: Uint8Array | string, what: string): Uint8Array {
   const bytes = typeof publicKey === 'string' ? fromBase64Url(op, publicKey) : publicKey;
   if (bytes === null) throw new CryptoInputError(op, `${what} is not base64url`);
   return expectBytes(op, what, bytes, PUBLIC_KEY_BYTES);

@@ -36,6 +36,14 @@ export const HASH_KEY_MIN_BYTES = 16;
 export const KDF_CONTEXT_BYTES = 8;
 /** Minimum subkey length crypto_kdf_derive_from_key accepts. */
 export const KDF_SUBKEY_MIN_BYTES = 16;
+/** Ed25519 public key length (crypto_sign). */
+export const SIGN_PUBLIC_KEY_BYTES = 32;
+/** Ed25519 secret key length as libsodium stores it (seed || public key). */
+export const SIGN_SECRET_KEY_BYTES = 64;
+/** Ed25519 seed length (crypto_sign_seed_keypair). */
+export const SIGN_SEED_BYTES = 32;
+/** Ed25519 signature length (crypto_sign_detached). */
+export const SIGNATURE_BYTES = 64;
 /** Argon2id salt length (crypto_pwhash_SALTBYTES). */
 export const PWHASH_SALT_BYTES = 16;
 /** Argon2id passes: crypto_pwhash_OPSLIMIT_INTERACTIVE. */
@@ -77,6 +85,10 @@ function checkConstants(): void {
     ['KDF master key', KEY_BYTES, sodium.crypto_kdf_KEYBYTES],
     ['KDF_SUBKEY_MIN_BYTES', KDF_SUBKEY_MIN_BYTES, sodium.crypto_kdf_BYTES_MIN],
     ['PWHASH_SALT_BYTES', PWHASH_SALT_BYTES, sodium.crypto_pwhash_SALTBYTES],
+    ['SIGN_PUBLIC_KEY_BYTES', SIGN_PUBLIC_KEY_BYTES, sodium.crypto_sign_PUBLICKEYBYTES],
+    ['SIGN_SECRET_KEY_BYTES', SIGN_SECRET_KEY_BYTES, sodium.crypto_sign_SECRETKEYBYTES],
+    ['SIGN_SEED_BYTES', SIGN_SEED_BYTES, sodium.crypto_sign_SEEDBYTES],
+    ['SIGNATURE_BYTES', SIGNATURE_BYTES, sodium.crypto_sign_BYTES],
     ['PWHASH_OPSLIMIT', PWHASH_OPSLIMIT, sodium.crypto_pwhash_OPSLIMIT_INTERACTIVE],
     ['PWHASH_MEMLIMIT', PWHASH_MEMLIMIT, sodium.crypto_pwhash_MEMLIMIT_INTERACTIVE],
   ];
@@ -296,6 +308,46 @@ export function boxSealOpen(operation: string, sealed: Uint8Array, keyPair: BoxK
     return s.crypto_box_seal_open(sealed, keyPair.publicKey, keyPair.privateKey);
   } catch {
     return null;
+  }
+}
+
+// --- Signatures: Ed25519 crypto_sign ------------------------------------------------------------------
+
+/** An Ed25519 key pair as raw bytes (`privateKey` is libsodium's 64-byte seed || public key form). */
+export interface SignKeyPair {
+  publicKey: Uint8Array;
+  privateKey: Uint8Array;
+}
+
+/** The Ed25519 key pair determined by a 32-byte seed. */
+export function signSeedKeyPair(operation: string, seed: Uint8Array): SignKeyPair {
+  const s = lib(operation);
+  expectBytes(operation, 'signing seed', seed, SIGN_SEED_BYTES);
+  const { publicKey, privateKey } = s.crypto_sign_seed_keypair(seed);
+  return { publicKey, privateKey };
+}
+
+/** A detached Ed25519 signature of `message`. */
+export function signDetached(operation: string, message: Uint8Array, privateKey: Uint8Array): Uint8Array {
+  const s = lib(operation);
+  expectBytes(operation, 'signing key', privateKey, SIGN_SECRET_KEY_BYTES);
+  return s.crypto_sign_detached(message, privateKey);
+}
+
+/** Checks a detached Ed25519 signature; false for a bad signature, never an exception. */
+export function signVerifyDetached(
+  operation: string,
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  const s = lib(operation);
+  expectBytes(operation, 'signing public key', publicKey, SIGN_PUBLIC_KEY_BYTES);
+  if (signature.length !== SIGNATURE_BYTES) return false;
+  try {
+    return s.crypto_sign_verify_detached(signature, message, publicKey);
+  } catch {
+    return false;
   }
 }
 

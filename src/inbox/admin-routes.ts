@@ -11,8 +11,11 @@ import {
   KEY_BYTES,
   PUBLIC_KEY_BYTES,
   PWHASH_SALT_BYTES,
+  SIGN_PUBLIC_KEY_BYTES,
 } from '../crypto/index.js';
+import { keysAreTrusted, keysMac, memberIsTrusted, memberMac } from '../intake/index.js';
 import {
+  activeMemberships,
   addInboxMember,
   addReportKey,
   appendAudit,
@@ -52,6 +55,7 @@ const AUDIT_ACTIONS = [
   'totp_enable',
   'totp_reset',
   'passphrase_change',
+  'signing_key',
   'retention_purge',
 ];
 
@@ -100,6 +104,7 @@ export async function adminRoutes(app: FastifyInstance) {
       wrappedPrivateKey: string;
       salt: string;
       loginKey: string;
+      signingPublicKey?: string;
     };
   }>(
     '/admin/coordinators',
@@ -132,6 +137,9 @@ export async function adminRoutes(app: FastifyInstance) {
             wrappedPrivateKey: B64URL(40, 200),
             salt: B64URL(22, 22),
             loginKey: B64URL(43, 43),
+            // Derived in the admin's browser from the new private key; without it the account registers
+            // it at its first login.
+            signingPublicKey: B64URL(43, 43),
           },
         },
         response: { ...AUTH_ERRORS, 409: ERROR },
@@ -145,6 +153,9 @@ export async function adminRoutes(app: FastifyInstance) {
       }
       decodeBytes(b.publicKey, PUBLIC_KEY_BYTES);
       decodeBytes(b.salt, PWHASH_SALT_BYTES);
+      if (b.signingPublicKey) decodeBytes(b.signingPublicKey, SIGN_PUBLIC_KEY_BYTES);
+      const ring = app.intake.pipeline.keyring;
+      const signingPublicKey = b.signingPublicKey ?? null;
       const loginKey = decodeBytes(b.loginKey, KEY_BYTES);
       const loginKeyHash = hashLoginKey(loginKey);
       loginKey.fill(0);
@@ -156,12 +167,14 @@ export async function adminRoutes(app: FastifyInstance) {
           role: b.role,
           public_key: b.publicKey,
           pwhash_salt: b.salt,
-          ...sealCoordinatorSecrets(app.intake.pipeline.keyring.current, b.id, {
+          ...sealCoordinatorSecrets(ring.current, b.id, {
             loginKeyHash,
             wrappedPrivateKey: b.wrappedPrivateKey,
           }),
+          signing_public_key: signingPublicKey,
+          keys_mac: keysMac(ring, b.id, b.publicKey, signingPublicKey),
         });
-        await addInboxMember(tx, b.inbox, b.id);
+        await addInboxMember(tx, b.inbox, b.id, memberMac(ring, b.inbox, b.id, b.publicKey));
         await appendAudit(tx, {
           actorId: s.coordinator.id,
           action: 'account_create',
@@ -299,14 +312,31 @@ export async function adminRoutes(app: FastifyInstance) {
       const { coordinatorId, inbox, keys } = request.body;
       if (!s.inboxes.includes(inbox))
         return refuse(reply, 404, 'not_found', 'you are not a member of this inbox');
+      const ring = app.intake.pipeline.keyring;
+      const mine = (await activeMemberships(db, inbox)).find((m) => m.coordinator_id === s.coordinator.id);
+      if (!mine || !memberIsTrusted(ring, mine, inbox))
+        return refuse(reply, 404, 'not_found', 'you are not a member of this inbox');
       const target = await findCoordinatorById(db, coordinatorId);
       if (!target || target.disabled_at)
         return refuse(reply, 400, 'no_account', 'body/coordinatorId: no active account');
+      // The keys were re-sealed to the public key this server handed out: only one it vouches for.
+      if (!keysAreTrusted(ring, target))
+        return refuse(
+          reply,
+          400,
+          'keys_untrusted',
+          'body/coordinatorId: the account’s keys fail the integrity check',
+        );
       const inInbox = new Set((await inboxReportKeys(db, inbox, s.coordinator.id)).map((r) => r.id));
       const stray = keys.find((k) => !inInbox.has(k.reportId));
       if (stray) return refuse(reply, 400, 'bad_report', 'body/keys: a report is not in this inbox');
       await db.transaction(async (tx) => {
-        await addInboxMember(tx, inbox, coordinatorId);
+        await addInboxMember(
+          tx,
+          inbox,
+          coordinatorId,
+          memberMac(ring, inbox, coordinatorId, target.public_key),
+        );
         for (const k of keys) await addReportKey(tx, k.reportId, coordinatorId, k.sealedKey);
         await appendAudit(tx, {
           actorId: s.coordinator.id,

@@ -7,7 +7,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { loadCoordinatorSecrets, sealCoordinatorSecrets } from '../coordinators/index.js';
-import { decodeBytes, hashLoginKey, KEY_BYTES, PWHASH_SALT_BYTES, verifyLoginKey } from '../crypto/index.js';
+import {
+  decodeBytes,
+  hashLoginKey,
+  KEY_BYTES,
+  PWHASH_SALT_BYTES,
+  SIGN_PUBLIC_KEY_BYTES,
+  verifyLoginKey,
+} from '../crypto/index.js';
+import { keysAreTrusted, keysMac } from '../intake/index.js';
 import {
   appendAudit,
   deleteSession,
@@ -18,6 +26,7 @@ import {
   insertSession,
   setPendingTotp,
   setSessionRestricted,
+  setSigningPublicKey,
   totpOf,
   updateCoordinatorSecrets,
   useTotpStep,
@@ -149,6 +158,8 @@ export async function authRoutes(app: FastifyInstance) {
           publicKey: active.public_key,
           // Released (still wrapped by the passphrase) only now, after a good login; at rest it is sealed.
           wrappedPrivateKey: secrets.wrappedPrivateKey,
+          // Null until registered: the browser then derives it and calls /account/signing-key.
+          signingPublicKey: active.signing_public_key,
           totpEnabled,
         },
         inboxes: config.inboxes.filter((i) => inboxIds.includes(i.id)),
@@ -230,6 +241,49 @@ export async function authRoutes(app: FastifyInstance) {
       await enableTotp(db, s.coordinator.id, step);
       await setSessionRestricted(db, s.tokenHash, false);
       await appendAudit(db, { actorId: s.coordinator.id, action: 'totp_enable', targetId: s.coordinator.id });
+      return { ok: true };
+    },
+  );
+
+  app.post<{ Body: { signingPublicKey: string } }>(
+    '/account/signing-key',
+    {
+      schema: {
+        summary:
+          'Register the Ed25519 key the browser derived from the private key (once, for accounts older than signatures)',
+        tags: ['inbox account'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['signingPublicKey'],
+          properties: { signingPublicKey: B64URL(43, 43) },
+        },
+        response: { ...AUTH_ERRORS, 409: ERROR },
+      },
+    },
+    async (request, reply) => {
+      const s = sessionOf(request);
+      const c = s.coordinator;
+      if (c.signing_public_key)
+        return refuse(reply, 409, 'already_registered', 'a signing key is already set');
+      // Only for keys the service vouches for: an account whose X25519 key was changed behind its back gets
+      // no signing key either (see docs/SECURITY.md for what remains).
+      if (!keysAreTrusted(app.intake.pipeline.keyring, c)) {
+        return refuse(reply, 409, 'keys_untrusted', 'this account’s keys fail the integrity check');
+      }
+      const key = request.body.signingPublicKey;
+      decodeBytes(key, SIGN_PUBLIC_KEY_BYTES);
+      const done = await db.transaction(async (tx) => {
+        const ok = await setSigningPublicKey(
+          tx,
+          c.id,
+          key,
+          keysMac(app.intake.pipeline.keyring, c.id, c.public_key, key),
+        );
+        if (ok) await appendAudit(tx, { actorId: c.id, action: 'signing_key', targetId: c.id });
+        return ok;
+      });
+      if (!done) return refuse(reply, 409, 'already_registered', 'a signing key is already set');
       return { ok: true };
     },
   );

@@ -6,6 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { verifyNoteSignature, verifyReplySignature } from '../crypto/index.js';
+import { trustedSigningKey } from '../intake/index.js';
 import {
   appendAudit,
   applyTransition,
@@ -21,6 +23,7 @@ import {
   markOpened,
   membersOf,
   type QueueRow,
+  reportRecipients,
 } from '../store/index.js';
 import {
   AUTH_ERRORS,
@@ -229,9 +232,10 @@ export async function reportRoutes(app: FastifyInstance) {
         reportReference: row.reference,
         ...(forStatistics ? { detail: 'statistics' } : {}),
       });
-      const [transitions, replies] = await Promise.all([
+      const [transitions, replies, recipients] = await Promise.all([
         listTransitions(db, row.id),
         listReplyMeta(db, row.id),
+        reportRecipients(db, row.id),
       ]);
       const opened = row.first_opened_at ?? (forStatistics ? null : new Date());
       return {
@@ -259,6 +263,13 @@ export async function reportRoutes(app: FastifyInstance) {
           id: r.id,
           authorName: r.author_name,
           at: new Date(r.created_at).toISOString(),
+        })),
+        // Who can open this report: every coordinator its data key is sealed to (at submission or by grant).
+        recipients: recipients.map((r) => ({
+          id: r.id,
+          login: r.login,
+          name: r.display_name,
+          disabled: Boolean(r.disabled_at),
         })),
       };
     },
@@ -401,7 +412,8 @@ export async function reportRoutes(app: FastifyInstance) {
     '/reports/:reference/notes',
     {
       schema: {
-        summary: 'Notes of a case (encrypted with the report’s data key; the browser decrypts)',
+        summary:
+          'Notes of a case (encrypted with the report’s data key; the browser decrypts and checks each signature with authorSigningKey, null when the service cannot vouch for one)',
         tags: ['inbox reports'],
         params: REFERENCE_PARAMS,
         response: { ...AUTH_ERRORS, 404: ERROR },
@@ -412,67 +424,102 @@ export async function reportRoutes(app: FastifyInstance) {
       const row = await caseOr404(s, request.params.reference, reply);
       if (!row) return reply;
       const notes = await listNotes(db, row.id);
+      const ring = app.intake.pipeline.keyring;
       return {
         items: notes.map((n) => ({
           id: n.id,
           authorId: n.author_id,
           authorName: n.author_name,
           ciphertext: n.ciphertext,
+          signature: n.signature,
+          authorSigningKey: trustedSigningKey(ring, {
+            id: n.author_id,
+            public_key: n.author_public_key,
+            signing_public_key: n.author_signing_public_key,
+            keys_mac: n.author_keys_mac,
+          }),
           at: new Date(n.created_at).toISOString(),
         })),
       };
     },
   );
 
-  app.post<{ Params: { reference: string }; Body: { ciphertext: string } }>(
+  /** The caller's signing key, if the service vouches for it; else a refusal was sent. */
+  function signingKeyOr409(s: InboxSession, reply: FastifyReply): string | undefined {
+    const key = trustedSigningKey(app.intake.pipeline.keyring, s.coordinator);
+    if (!key) {
+      refuse(reply, 409, 'no_signing_key', 'register your signing key first (log in again in the inbox)');
+      return undefined;
+    }
+    return key;
+  }
+
+  app.post<{ Params: { reference: string }; Body: { id: string; ciphertext: string; signature: string } }>(
     '/reports/:reference/notes',
     {
       config: { sensitive: true },
       schema: {
-        summary: 'Add a note encrypted in the browser with the report’s data key (AD = report id)',
+        summary:
+          'Add a note encrypted in the browser with the report’s data key (AD = "<report id>/note/<note id>") and signed by its author',
         tags: ['inbox reports'],
         params: REFERENCE_PARAMS,
         body: {
           type: 'object',
           additionalProperties: false,
-          required: ['ciphertext'],
-          properties: { ciphertext: B64URL(60, 100_000) },
+          required: ['id', 'ciphertext', 'signature'],
+          properties: { id: UUID, ciphertext: B64URL(60, 100_000), signature: B64URL(86, 86) },
         },
-        response: { ...AUTH_ERRORS, 400: ERROR, 404: ERROR },
+        response: { ...AUTH_ERRORS, 400: ERROR, 404: ERROR, 409: ERROR },
       },
     },
     async (request, reply) => {
       const s = sessionOf(request);
       const row = await caseOr404(s, request.params.reference, reply);
       if (!row) return reply;
-      const id = randomUUID();
+      const key = signingKeyOr409(s, reply);
+      if (!key) return reply;
+      const { id, ciphertext, signature } = request.body;
+      // Checked here too, so a client bug never stores a note every reader would flag as unverifiable.
+      const fields = { reportId: row.id, noteId: id, authorId: s.coordinator.id, ciphertext };
+      if (!verifyNoteSignature(key, signature, fields)) {
+        return refuse(reply, 400, 'bad_signature', 'body/signature does not verify with your signing key');
+      }
       const at = await db.transaction(async (tx) => {
         const created = await insertNote(tx, {
           id,
           reportId: row.id,
           authorId: s.coordinator.id,
-          ciphertext: request.body.ciphertext,
+          ciphertext,
+          signature,
         });
-        await appendAudit(tx, { actorId: s.coordinator.id, action: 'note', reportReference: row.reference });
+        if (created) {
+          await appendAudit(tx, {
+            actorId: s.coordinator.id,
+            action: 'note',
+            reportReference: row.reference,
+          });
+        }
         return created;
       });
+      if (!at) return refuse(reply, 409, 'exists', 'body/id is already used');
       return reply.code(201).send({ id, at: new Date(at).toISOString() });
     },
   );
 
-  app.post<{ Params: { reference: string }; Body: { sealed: string } }>(
+  app.post<{ Params: { reference: string }; Body: { id: string; sealed: string; signature: string } }>(
     '/reports/:reference/replies',
     {
       config: { sensitive: true },
       schema: {
-        summary: 'Reply to the submitter: text sealed in the browser to the receipt key (read with /suivi)',
+        summary:
+          'Reply to the submitter: text sealed in the browser to the receipt key and signed by its author (read with /suivi)',
         tags: ['inbox reports'],
         params: REFERENCE_PARAMS,
         body: {
           type: 'object',
           additionalProperties: false,
-          required: ['sealed'],
-          properties: { sealed: B64URL(60, 30_000) },
+          required: ['id', 'sealed', 'signature'],
+          properties: { id: UUID, sealed: B64URL(60, 30_000), signature: B64URL(86, 86) },
         },
         response: { ...AUTH_ERRORS, 400: ERROR, 404: ERROR, 409: ERROR },
       },
@@ -484,16 +531,31 @@ export async function reportRoutes(app: FastifyInstance) {
       if (!row.receipt_public_key) {
         return refuse(reply, 409, 'no_receipt', 'the submitter did not ask for replies with a secret code');
       }
-      const id = randomUUID();
-      await db.transaction(async (tx) => {
-        await insertReply(tx, {
+      const key = signingKeyOr409(s, reply);
+      if (!key) return reply;
+      const { id, sealed, signature } = request.body;
+      const fields = { reportId: row.id, replyId: id, authorId: s.coordinator.id, sealed };
+      if (!verifyReplySignature(key, signature, fields)) {
+        return refuse(reply, 400, 'bad_signature', 'body/signature does not verify with your signing key');
+      }
+      const created = await db.transaction(async (tx) => {
+        const ok = await insertReply(tx, {
           id,
           reportId: row.id,
-          sealed: request.body.sealed,
+          sealed,
           authorId: s.coordinator.id,
+          signature,
         });
-        await appendAudit(tx, { actorId: s.coordinator.id, action: 'reply', reportReference: row.reference });
+        if (ok) {
+          await appendAudit(tx, {
+            actorId: s.coordinator.id,
+            action: 'reply',
+            reportReference: row.reference,
+          });
+        }
+        return ok;
       });
+      if (!created) return refuse(reply, 409, 'exists', 'body/id is already used');
       // An opted-in submitter gets a contentless notice on their channel; it never delays or fails the reply.
       void app.intake.pipeline.service.notifySubmitter(row.id);
       return reply.code(201).send({ id });

@@ -10,6 +10,16 @@ import type { Database } from '../store/index.js';
 import { type Keyring, loadKeyring } from './keyring.js';
 import { IntakeService } from './service.js';
 
+export {
+  type BackfillResult,
+  backfillIntegrity,
+  keysAreTrusted,
+  keysMac,
+  memberIsTrusted,
+  memberMac,
+  replyIsAuthentic,
+  trustedSigningKey,
+} from './integrity.js';
 export { type Keyring, loadKeyring } from './keyring.js';
 export { inboxReadiness } from './readiness.js';
 export { type RoutingDecision, type RoutingInput, route } from './routing.js';

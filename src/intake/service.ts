@@ -63,6 +63,7 @@ import {
   takeTrail,
   updateReceiptTag,
 } from '../store/index.js';
+import { memberIsTrusted, replyIsAuthentic } from './integrity.js';
 import type { Keyring } from './keyring.js';
 import { WindowLimiter } from './limiter.js';
 import { route } from './routing.js';
@@ -579,7 +580,18 @@ export class IntakeService {
       logger.error({ flow: effect.flowId, kind: effect.kind }, 'submission refused: no routing rule matches');
       return { ok: false };
     }
-    const recipients = await inboxRecipients(tx, decision.inbox);
+    const candidates = await inboxRecipients(tx, decision.inbox);
+    // A membership the service did not write (its MAC fails) receives nothing: a database writer cannot add
+    // a silent reader. The coordinator id is not content; /readyz reports the same problem.
+    const recipients = candidates.filter((r) => {
+      if (memberIsTrusted(keyring, r, decision.inbox)) return true;
+      metrics?.errors.inc({ kind: 'member_integrity' });
+      logger.warn(
+        { inbox: decision.inbox, coordinatorId: r.id },
+        'inbox membership fails the integrity check: not sealed to it',
+      );
+      return false;
+    });
     if (recipients.length === 0) {
       metrics?.errors.inc({ kind: 'no_recipient' });
       logger.error(
@@ -702,6 +714,13 @@ export class IntakeService {
     const kp = receiptKeyPair(receipt, decodeBytes(report.receipt_salt));
     const texts: string[] = [];
     for (const r of replies) {
+      // Only a reply its author signed (with the signing key the service vouches for), or one the migration
+      // attested, reaches a young person: a reply forged in the database is never shown.
+      if (!replyIsAuthentic(this.deps.keyring, report.id, r)) {
+        this.deps.metrics?.errors.inc({ kind: 'reply_integrity' });
+        this.deps.logger.warn({ replyId: r.id }, 'reply fails signature verification: not shown');
+        continue;
+      }
       try {
         texts.push(shown.item(formatDay(r.created_at, lang), openReply(kp, r.sealed)));
       } catch {

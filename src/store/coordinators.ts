@@ -12,6 +12,10 @@ export interface CoordinatorRow {
   role: 'coordinator' | 'admin';
   public_key: string;
   pwhash_salt: string;
+  /** Ed25519 public key (base64url); null until the coordinator's client registers it. */
+  signing_public_key: string | null;
+  /** coordinatorKeysMac over (id, public_key, signing_public_key); null for a row the service never wrote. */
+  keys_mac: string | null;
   disabled_at: Date | null;
 }
 
@@ -36,7 +40,8 @@ export interface StoredCoordinatorSecrets {
   secrets_key_fingerprint: string | null;
 }
 
-const COLUMNS = 'id, login, display_name, role, public_key, pwhash_salt, disabled_at';
+const COLUMNS =
+  'id, login, display_name, role, public_key, pwhash_salt, signing_public_key, keys_mac, disabled_at';
 
 export async function insertCoordinator(
   tx: Queryable,
@@ -44,8 +49,8 @@ export async function insertCoordinator(
 ): Promise<void> {
   await tx.query(
     `INSERT INTO coordinators (id, login, display_name, role, public_key, wrapped_private_key, pwhash_salt,
-                               login_key_hash, secrets_key_fingerprint)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+                               login_key_hash, secrets_key_fingerprint, signing_public_key, keys_mac)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
     [
       c.id,
       c.login,
@@ -56,6 +61,8 @@ export async function insertCoordinator(
       c.pwhash_salt,
       c.login_key_hash,
       c.secrets_key_fingerprint,
+      c.signing_public_key,
+      c.keys_mac,
     ],
   );
 }
@@ -135,11 +142,139 @@ export async function updateCoordinatorSecrets(
   );
 }
 
-export async function addInboxMember(tx: Queryable, inboxId: string, coordinatorId: string): Promise<void> {
+/**
+ * Adds (or re-confirms) a membership with its MAC (inboxMemberMac, computed by the caller with the current
+ * master key). Re-adding an existing member rewrites the MAC: the caller vouches for it now.
+ */
+export async function addInboxMember(
+  tx: Queryable,
+  inboxId: string,
+  coordinatorId: string,
+  mac: string,
+): Promise<void> {
   await tx.query(
-    'INSERT INTO inbox_members (inbox_id, coordinator_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-    [inboxId, coordinatorId],
+    `INSERT INTO inbox_members (inbox_id, coordinator_id, mac) VALUES ($1, $2, $3)
+     ON CONFLICT (inbox_id, coordinator_id) DO UPDATE SET mac = EXCLUDED.mac`,
+    [inboxId, coordinatorId, mac],
   );
+}
+
+/** Records a coordinator's Ed25519 public key once (false when one is already set) with the new keys MAC. */
+export async function setSigningPublicKey(
+  tx: Queryable,
+  id: string,
+  signingPublicKey: string,
+  keysMac: string,
+): Promise<boolean> {
+  const r = await tx.query(
+    `UPDATE coordinators SET signing_public_key = $2, keys_mac = $3, updated_at = now()
+      WHERE id = $1 AND signing_public_key IS NULL RETURNING id`,
+    [id, signingPublicKey, keysMac],
+  );
+  return r.rows.length > 0;
+}
+
+/** A membership with what its MAC covers, and the coordinator's keys with theirs. */
+export interface MembershipRow {
+  inbox_id: string;
+  coordinator_id: string;
+  display_name: string;
+  login: string;
+  public_key: string;
+  mac: string | null;
+}
+
+/** Every membership of active coordinators (for the readiness check), optionally of one inbox. */
+export async function activeMemberships(db: Queryable, inboxId?: string): Promise<MembershipRow[]> {
+  const r = await db.query<MembershipRow>(
+    `SELECT m.inbox_id, m.coordinator_id, c.display_name, c.login, c.public_key, m.mac
+       FROM inbox_members m JOIN coordinators c ON c.id = m.coordinator_id
+      WHERE c.disabled_at IS NULL AND ($1::text IS NULL OR m.inbox_id = $1)
+      ORDER BY m.inbox_id, c.created_at, c.id`,
+    [inboxId ?? null],
+  );
+  return r.rows;
+}
+
+/** Every membership, active or not, with its MAC inputs (master-key rotation re-MACs them). */
+export async function allMemberships(db: Queryable): Promise<MembershipRow[]> {
+  const r = await db.query<MembershipRow>(
+    `SELECT m.inbox_id, m.coordinator_id, c.display_name, c.login, c.public_key, m.mac
+       FROM inbox_members m JOIN coordinators c ON c.id = m.coordinator_id ORDER BY m.inbox_id, c.id`,
+  );
+  return r.rows;
+}
+
+export async function setMembershipMac(tx: Queryable, inboxId: string, coordinatorId: string, mac: string) {
+  await tx.query('UPDATE inbox_members SET mac = $3 WHERE inbox_id = $1 AND coordinator_id = $2', [
+    inboxId,
+    coordinatorId,
+    mac,
+  ]);
+}
+
+/** Every coordinator's public keys and keys MAC (rotation). */
+export async function allCoordinatorKeys(
+  db: Queryable,
+): Promise<{ id: string; public_key: string; signing_public_key: string | null; keys_mac: string | null }[]> {
+  const r = await db.query<{
+    id: string;
+    public_key: string;
+    signing_public_key: string | null;
+    keys_mac: string | null;
+  }>('SELECT id, public_key, signing_public_key, keys_mac FROM coordinators ORDER BY id');
+  return r.rows;
+}
+
+export async function setCoordinatorKeysMac(tx: Queryable, id: string, keysMac: string): Promise<void> {
+  await tx.query('UPDATE coordinators SET keys_mac = $2 WHERE id = $1', [id, keysMac]);
+}
+
+/** What migration 0011 listed and is not MACed yet (see integrity_backfill_* in the migration). */
+export async function pendingIntegrityBackfill(tx: Queryable): Promise<{
+  members: { inbox_id: string; coordinator_id: string; public_key: string }[];
+  coordinators: { id: string; public_key: string }[];
+  replies: { id: string; report_id: string; sealed: string }[];
+}> {
+  // Only rows still exactly as they were when the migration listed them, and still without a MAC.
+  const members = await tx.query<{ inbox_id: string; coordinator_id: string; public_key: string }>(
+    `SELECT b.inbox_id, b.coordinator_id, b.public_key
+       FROM integrity_backfill_members b
+       JOIN inbox_members m ON m.inbox_id = b.inbox_id AND m.coordinator_id = b.coordinator_id
+       JOIN coordinators c ON c.id = b.coordinator_id AND c.public_key = b.public_key
+      WHERE m.mac IS NULL`,
+  );
+  const coordinators = await tx.query<{ id: string; public_key: string }>(
+    `SELECT b.id, b.public_key FROM integrity_backfill_coordinators b
+       JOIN coordinators c ON c.id = b.id AND c.public_key = b.public_key
+      WHERE c.keys_mac IS NULL AND c.signing_public_key IS NULL`,
+  );
+  const replies = await tx.query<{ id: string; report_id: string; sealed: string }>(
+    `SELECT b.id, b.report_id, b.sealed FROM integrity_backfill_replies b
+       JOIN report_replies r ON r.id = b.id AND r.report_id = b.report_id AND r.sealed = b.sealed
+      WHERE r.signature IS NULL AND r.legacy_mac IS NULL`,
+  );
+  return { members: members.rows, coordinators: coordinators.rows, replies: replies.rows };
+}
+
+export async function setLegacyReplyMac(tx: Queryable, id: string, mac: string): Promise<void> {
+  await tx.query('UPDATE report_replies SET legacy_mac = $2 WHERE id = $1', [id, mac]);
+}
+
+/** Empties the backfill lists: from now on only rows the service MACs itself are trusted. */
+export async function clearIntegrityBackfill(tx: Queryable): Promise<void> {
+  await tx.query('DELETE FROM integrity_backfill_members');
+  await tx.query('DELETE FROM integrity_backfill_coordinators');
+  await tx.query('DELETE FROM integrity_backfill_replies');
+}
+
+/** Whether the backfill lists are empty (nothing left for the first keyed start). */
+export async function integrityBackfillDone(db: Queryable): Promise<boolean> {
+  const r = await db.query<{ n: number }>(
+    `SELECT ((SELECT count(*) FROM integrity_backfill_members) + (SELECT count(*) FROM integrity_backfill_coordinators)
+            + (SELECT count(*) FROM integrity_backfill_replies))::int AS n`,
+  );
+  return (r.rows[0]?.n ?? 0) === 0;
 }
 
 export async function isInboxMember(db: Queryable, inboxId: string, coordinatorId: string): Promise<boolean> {
@@ -150,13 +285,16 @@ export async function isInboxMember(db: Queryable, inboxId: string, coordinatorI
   return r.rows.length > 0;
 }
 
-/** The active coordinators of an inbox with their public keys: the recipients of its reports. */
+/**
+ * The active coordinators of an inbox with their public keys and membership MAC: the candidate recipients
+ * of its reports. The caller seals only to those whose MAC verifies (src/intake/integrity.ts).
+ */
 export async function inboxRecipients(
   db: Queryable,
   inboxId: string,
-): Promise<{ id: string; public_key: string }[]> {
-  const r = await db.query<{ id: string; public_key: string }>(
-    `SELECT c.id, c.public_key FROM inbox_members m JOIN coordinators c ON c.id = m.coordinator_id
+): Promise<{ id: string; public_key: string; mac: string | null }[]> {
+  const r = await db.query<{ id: string; public_key: string; mac: string | null }>(
+    `SELECT c.id, c.public_key, m.mac FROM inbox_members m JOIN coordinators c ON c.id = m.coordinator_id
       WHERE m.inbox_id = $1 AND c.disabled_at IS NULL ORDER BY c.created_at, c.id`,
     [inboxId],
   );
@@ -179,4 +317,14 @@ export async function activeMembersByInbox(db: Queryable): Promise<Map<string, n
       WHERE c.disabled_at IS NULL GROUP BY m.inbox_id`,
   );
   return new Map(r.rows.map((row) => [row.inbox_id, row.n]));
+}
+
+/** Replies attested by the migration backfill (rotation re-MACs them). */
+export async function allLegacyReplies(
+  db: Queryable,
+): Promise<{ id: string; report_id: string; sealed: string; legacy_mac: string }[]> {
+  const r = await db.query<{ id: string; report_id: string; sealed: string; legacy_mac: string }>(
+    'SELECT id, report_id, sealed, legacy_mac FROM report_replies WHERE legacy_mac IS NOT NULL ORDER BY id',
+  );
+  return r.rows;
 }

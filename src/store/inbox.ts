@@ -418,13 +418,15 @@ export async function assignReport(db: Queryable, reportId: string, coordinatorI
 
 export async function insertNote(
   db: Queryable,
-  n: { id: string; reportId: string; authorId: string; ciphertext: string },
-): Promise<Date> {
+  n: { id: string; reportId: string; authorId: string; ciphertext: string; signature: string },
+): Promise<Date | undefined> {
+  // A client-chosen id (it is signed and in the note's associated data) that already exists: undefined.
   const r = await db.query<{ created_at: Date }>(
-    'INSERT INTO report_notes (id, report_id, author_id, ciphertext) VALUES ($1, $2, $3, $4) RETURNING created_at',
-    [n.id, n.reportId, n.authorId, n.ciphertext],
+    `INSERT INTO report_notes (id, report_id, author_id, ciphertext, signature) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id) DO NOTHING RETURNING created_at`,
+    [n.id, n.reportId, n.authorId, n.ciphertext, n.signature],
   );
-  return r.rows[0]!.created_at;
+  return r.rows[0]?.created_at;
 }
 
 export interface NoteRow {
@@ -432,14 +434,34 @@ export interface NoteRow {
   author_id: string;
   author_name: string;
   ciphertext: string;
+  signature: string | null;
+  author_public_key: string;
+  author_signing_public_key: string | null;
+  author_keys_mac: string | null;
   created_at: Date;
 }
 
 export async function listNotes(db: Queryable, reportId: string): Promise<NoteRow[]> {
   const r = await db.query<NoteRow>(
-    `SELECT n.id, n.author_id, c.display_name AS author_name, n.ciphertext, n.created_at
+    `SELECT n.id, n.author_id, c.display_name AS author_name, n.ciphertext, n.signature,
+            c.public_key AS author_public_key, c.signing_public_key AS author_signing_public_key,
+            c.keys_mac AS author_keys_mac, n.created_at
        FROM report_notes n JOIN coordinators c ON c.id = n.author_id
       WHERE n.report_id = $1 ORDER BY n.created_at, n.id`,
+    [reportId],
+  );
+  return r.rows;
+}
+
+/** The coordinators a report's data key is sealed to (at submission or by a later grant). */
+export async function reportRecipients(
+  db: Queryable,
+  reportId: string,
+): Promise<{ id: string; login: string; display_name: string; disabled_at: Date | null }[]> {
+  const r = await db.query<{ id: string; login: string; display_name: string; disabled_at: Date | null }>(
+    `SELECT c.id, c.login, c.display_name, c.disabled_at
+       FROM report_keys k JOIN coordinators c ON c.id = k.coordinator_id
+      WHERE k.report_id = $1 ORDER BY c.display_name, c.id`,
     [reportId],
   );
   return r.rows;
@@ -479,6 +501,7 @@ export type AuditAction =
   | 'totp_enable'
   | 'totp_reset'
   | 'passphrase_change'
+  | 'signing_key'
   | 'retention_purge';
 
 export interface AuditEntry {

@@ -151,24 +151,40 @@ export async function addReportKey(
   );
 }
 
+/** Stores a reply sealed to the receipt key, with its author's signature (signReply). */
 export async function insertReply(
   tx: Queryable,
-  reply: { id: string; reportId: string; sealed: string; authorId?: string },
-): Promise<void> {
-  await tx.query('INSERT INTO report_replies (id, report_id, sealed, author_id) VALUES ($1, $2, $3, $4)', [
-    reply.id,
-    reply.reportId,
-    reply.sealed,
-    reply.authorId ?? null,
-  ]);
+  reply: { id: string; reportId: string; sealed: string; authorId: string; signature: string },
+): Promise<boolean> {
+  // The id is chosen (and signed) by the coordinator's client: an id already used inserts nothing (false).
+  const r = await tx.query(
+    `INSERT INTO report_replies (id, report_id, sealed, author_id, signature) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [reply.id, reply.reportId, reply.sealed, reply.authorId, reply.signature],
+  );
+  return r.rows.length > 0;
 }
 
-export async function listReplies(
-  db: Queryable,
-  reportId: string,
-): Promise<{ id: string; sealed: string; created_at: Date }[]> {
-  const r = await db.query<{ id: string; sealed: string; created_at: Date }>(
-    'SELECT id, sealed, created_at FROM report_replies WHERE report_id = $1 ORDER BY created_at, id',
+/** A stored reply with what is needed to check it: its signature and its author's keys (with their MAC). */
+export interface ReplyRow {
+  id: string;
+  sealed: string;
+  created_at: Date;
+  author_id: string | null;
+  signature: string | null;
+  legacy_mac: string | null;
+  author_public_key: string | null;
+  author_signing_public_key: string | null;
+  author_keys_mac: string | null;
+}
+
+export async function listReplies(db: Queryable, reportId: string): Promise<ReplyRow[]> {
+  const r = await db.query<ReplyRow>(
+    `SELECT r.id, r.sealed, r.created_at, r.author_id, r.signature, r.legacy_mac,
+            c.public_key AS author_public_key, c.signing_public_key AS author_signing_public_key,
+            c.keys_mac AS author_keys_mac
+       FROM report_replies r LEFT JOIN coordinators c ON c.id = r.author_id
+      WHERE r.report_id = $1 ORDER BY r.created_at, r.id`,
     [reportId],
   );
   return r.rows;

@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoordinator } from '../../src/coordinators/index.js';
 import {
+  coordinatorKeysMac,
+  coordinatorSigningKeyPair,
   decodeBytes,
   decryptWithDataKey,
   deriveLoginKeys,
@@ -14,17 +16,22 @@ import {
   generateCoordinatorKeyPair,
   initCrypto,
   newPwhashSalt,
+  noteAssociatedData,
   openDataKey,
   openDataKey as openKey,
   openReport,
+  ReportDecryptError,
   resealDataKey,
   sealReply,
+  signNote,
+  signReply,
   unwrapPrivateKey,
+  verifyNoteSignature,
   wrapPrivateKey,
 } from '../../src/crypto/index.js';
 import { loadWorkflow, SESSION_COOKIE, totpCode } from '../../src/inbox/index.js';
 import type { Database } from '../../src/store/index.js';
-import { buildTestApp, type TestApp, testConfig } from '../helper.js';
+import { buildTestApp, type TestApp, testConfig, testKeyring } from '../helper.js';
 import { backends } from '../support/databases.js';
 import {
   call,
@@ -257,8 +264,11 @@ for (const backend of backends()) {
       const sampleBody = (path: string): unknown => {
         if (path.endsWith('/transitions')) return { to: 'evaluation' };
         if (path.endsWith('/assign')) return { coordinatorId: null };
-        if (path.endsWith('/notes')) return { ciphertext: 'A'.repeat(80) };
-        if (path.endsWith('/replies')) return { sealed: 'A'.repeat(80) };
+        if (path.endsWith('/notes'))
+          return { id: randomUUID(), ciphertext: 'A'.repeat(80), signature: 'A'.repeat(86) };
+        if (path.endsWith('/replies'))
+          return { id: randomUUID(), sealed: 'A'.repeat(80), signature: 'A'.repeat(86) };
+        if (path.endsWith('/signing-key')) return { signingPublicKey: 'A'.repeat(43) };
         if (path.endsWith('/exports'))
           return path.includes('/reports/') ? { kind: 'print' } : { kind: 'statistics_csv' };
         return {};
@@ -550,48 +560,178 @@ for (const backend of backends()) {
         expect((await call(t.app, bob, 'POST', url, { coordinatorId: null })).statusCode).toBe(200);
       });
 
-      it('stores notes encrypted in the client, readable by every member', async () => {
+      it('stores notes encrypted and signed in the client, readable and verifiable by every member', async () => {
         const c = (await call(t.app, bob, 'GET', `/api/v1/reports/${refs[0]}`)).json();
         const bobKp = unwrapPrivateKey(
           bob.wrapKey,
           bob.body.coordinator.wrappedPrivateKey,
           bob.body.coordinator.id,
         );
+        const bobSigning = coordinatorSigningKeyPair(bobKp.privateKey);
+        expect(bob.body.coordinator.signingPublicKey).toBe(encodeBytes(bobSigning.publicKey));
         const dataKey = openDataKey(c.sealedKey, bobKp);
         const note = 'Appelée la CPE du collège, rappel demain';
-        const ciphertext = encryptWithDataKey(dataKey, note, c.id);
-        const res = await call(t.app, bob, 'POST', `/api/v1/reports/${refs[0]}/notes`, { ciphertext });
-        expect(res.statusCode).toBe(201);
+        const noteId = randomUUID();
+        const ciphertext = encryptWithDataKey(dataKey, note, noteAssociatedData(c.id, noteId));
+        const fields = { reportId: c.id, noteId, authorId: bob.body.coordinator.id, ciphertext };
+        const signature = signNote(bobSigning.privateKey, fields);
+        const url = `/api/v1/reports/${refs[0]}/notes`;
+        // A signature that does not verify with the author's key is refused before anything is stored.
+        const forged = signNote(
+          coordinatorSigningKeyPair(generateCoordinatorKeyPair().privateKey).privateKey,
+          fields,
+        );
         expect(
-          (await call(t.app, bob, 'POST', `/api/v1/reports/${refs[0]}/notes`, { ciphertext: 'not base64!' }))
+          (await call(t.app, bob, 'POST', url, { id: noteId, ciphertext, signature: forged })).statusCode,
+        ).toBe(400);
+        const res = await call(t.app, bob, 'POST', url, { id: noteId, ciphertext, signature });
+        expect(res.statusCode).toBe(201);
+        expect((await call(t.app, bob, 'POST', url, { id: noteId, ciphertext, signature })).statusCode).toBe(
+          409,
+        );
+        expect(
+          (await call(t.app, bob, 'POST', url, { id: randomUUID(), ciphertext: 'not base64!', signature }))
             .statusCode,
         ).toBe(400);
-        const list = (await call(t.app, alice, 'GET', `/api/v1/reports/${refs[0]}/notes`)).json().items;
+        const list = (await call(t.app, alice, 'GET', url)).json().items;
         expect(list).toHaveLength(1);
         expect(list[0].authorName).toBe('Bob Coord');
+        expect(list[0].authorSigningKey).toBe(encodeBytes(bobSigning.publicKey));
+        expect(
+          verifyNoteSignature(list[0].authorSigningKey, list[0].signature, {
+            reportId: c.id,
+            noteId: list[0].id,
+            authorId: list[0].authorId,
+            ciphertext: list[0].ciphertext,
+          }),
+        ).toBe(true);
         const a = (await call(t.app, alice, 'GET', `/api/v1/reports/${refs[0]}`)).json();
         const aliceKp = unwrapPrivateKey(
           alice.wrapKey,
           alice.body.coordinator.wrappedPrivateKey,
           alice.body.coordinator.id,
         );
-        expect(decryptWithDataKey(openKey(a.sealedKey, aliceKp), list[0].ciphertext, a.id)).toBe(note);
+        const aliceKey = openKey(a.sealedKey, aliceKp);
+        expect(decryptWithDataKey(aliceKey, list[0].ciphertext, noteAssociatedData(a.id, list[0].id))).toBe(
+          note,
+        );
         const stored = await t.db.query('SELECT * FROM report_notes');
         expect(JSON.stringify(stored.rows)).not.toContain(note);
+
+        // A database writer copies the note (ciphertext and signature) to another note id: it opens for no
+        // one and its signature does not verify.
+        const moved = randomUUID();
+        await t.db.query(
+          `INSERT INTO report_notes (id, report_id, author_id, ciphertext, signature)
+           SELECT $2, report_id, author_id, ciphertext, signature FROM report_notes WHERE id = $1`,
+          [noteId, moved],
+        );
+        const copy = (await call(t.app, alice, 'GET', url))
+          .json()
+          .items.find((n: { id: string }) => n.id === moved);
+        expect(() => decryptWithDataKey(aliceKey, copy.ciphertext, noteAssociatedData(a.id, moved))).toThrow(
+          ReportDecryptError,
+        );
+        expect(
+          verifyNoteSignature(copy.authorSigningKey, copy.signature, {
+            reportId: a.id,
+            noteId: moved,
+            authorId: copy.authorId,
+            ciphertext: copy.ciphertext,
+          }),
+        ).toBe(false);
+        await t.db.query('DELETE FROM report_notes WHERE id = $1', [moved]);
       });
 
-      it('stores a reply sealed to the receipt, which the submitter reads with /suivi', async () => {
+      it('stores a reply sealed to the receipt and signed, which the submitter reads with /suivi', async () => {
         const c = (await call(t.app, bob, 'GET', `/api/v1/reports/${refs[0]}`)).json();
+        const bobKp = unwrapPrivateKey(
+          bob.wrapKey,
+          bob.body.coordinator.wrappedPrivateKey,
+          bob.body.coordinator.id,
+        );
+        const signing = coordinatorSigningKeyPair(bobKp.privateKey);
         const text = 'Bonjour, nous avons bien lu ton message. Appelle-nous au numéro habituel.';
-        const res = await call(t.app, bob, 'POST', `/api/v1/reports/${refs[0]}/replies`, {
-          sealed: sealReply(c.receiptPublicKey, text),
+        const id = randomUUID();
+        const sealed = sealReply(c.receiptPublicKey, text);
+        const signature = signReply(signing.privateKey, {
+          reportId: c.id,
+          replyId: id,
+          authorId: bob.body.coordinator.id,
+          sealed,
         });
+        const url = `/api/v1/reports/${refs[0]}/replies`;
+        // Signed for another reply id: refused.
+        expect(
+          (await call(t.app, bob, 'POST', url, { id: randomUUID(), sealed, signature })).statusCode,
+        ).toBe(400);
+        const res = await call(t.app, bob, 'POST', url, { id, sealed, signature });
         expect(res.statusCode).toBe(201);
         const seen = await followUp(t.app, 'user-0', receipts[0]!);
         expect(seen).toContain(text);
         const detail = (await call(t.app, bob, 'GET', `/api/v1/reports/${refs[0]}`)).json();
         expect(detail.replies).toHaveLength(1);
         expect(detail.replies[0].authorName).toBe('Bob Coord');
+      });
+
+      it('lists the coordinators a report is sealed to', async () => {
+        const detail = (await call(t.app, bob, 'GET', `/api/v1/reports/${refs[0]}`)).json();
+        const names = detail.recipients.map((r: { name: string; login: string }) => `${r.name} (${r.login})`);
+        expect(names).toEqual(['Alice Admin (alice)', 'Bob Coord (bob)', 'Dave (dave)']);
+        // Carol is in another inbox: never a recipient of this report.
+        expect(JSON.stringify(detail.recipients)).not.toContain('carol');
+      });
+
+      it('has an account older than signatures register its signing key once, and only with trusted keys', async () => {
+        const dave = await login(t.app, 'dave', PASS.dave);
+        const ring = await testKeyring();
+        const row = (
+          await t.db.query<{ public_key: string }>('SELECT public_key FROM coordinators WHERE id = $1', [
+            ids.dave,
+          ])
+        ).rows[0]!;
+        // As migration 0011 leaves an existing account: keys MACed, no signing key yet.
+        await t.db.query('UPDATE coordinators SET signing_public_key = NULL, keys_mac = $2 WHERE id = $1', [
+          ids.dave,
+          coordinatorKeysMac(ring.current, {
+            coordinatorId: ids.dave!,
+            publicKey: row.public_key,
+            signingPublicKey: null,
+          }),
+        ]);
+        const kp = unwrapPrivateKey(dave.wrapKey, dave.body.coordinator.wrappedPrivateKey, ids.dave!);
+        const signingPublicKey = encodeBytes(coordinatorSigningKeyPair(kp.privateKey).publicKey);
+        const c = (await call(t.app, dave, 'GET', `/api/v1/reports/${refs[1]}`)).json();
+        const sealed = sealReply(c.receiptPublicKey, 'x');
+        const noKey = await call(t.app, dave, 'POST', `/api/v1/reports/${refs[1]}/replies`, {
+          id: randomUUID(),
+          sealed,
+          signature: 'A'.repeat(86),
+        });
+        expect(noKey.json().error).toBe('no_signing_key');
+        // Keys changed behind the service's back: no registration.
+        await t.db.query("UPDATE coordinators SET keys_mac = 'AAAA' WHERE id = $1", [ids.dave]);
+        const untrusted = await call(t.app, dave, 'POST', '/api/v1/account/signing-key', {
+          signingPublicKey,
+        });
+        expect(untrusted.json().error).toBe('keys_untrusted');
+        await t.db.query('UPDATE coordinators SET keys_mac = $2 WHERE id = $1', [
+          ids.dave,
+          coordinatorKeysMac(ring.current, {
+            coordinatorId: ids.dave!,
+            publicKey: row.public_key,
+            signingPublicKey: null,
+          }),
+        ]);
+        expect(
+          (await call(t.app, dave, 'POST', '/api/v1/account/signing-key', { signingPublicKey })).statusCode,
+        ).toBe(200);
+        expect(
+          (await call(t.app, dave, 'POST', '/api/v1/account/signing-key', { signingPublicKey })).json().error,
+        ).toBe('already_registered');
+        expect((await login(t.app, 'dave', PASS.dave)).body.coordinator.signingPublicKey).toBe(
+          signingPublicKey,
+        );
       });
     });
 

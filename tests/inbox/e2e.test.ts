@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoordinator } from '../../src/coordinators/index.js';
 import { ROOT_DIR } from '../../src/paths.js';
 import { type Database, openPostgres } from '../../src/store/index.js';
-import { buildTestApp, type TestApp, testConfig } from '../helper.js';
+import { buildTestApp, type TestApp, testConfig, testKeyring } from '../helper.js';
 import { createPgDatabase, PG_ENABLED, type TestDatabase } from '../support/databases.js';
 import { followUp, SECRET_TEXT, submitYouthReport } from './support.js';
 
@@ -152,6 +152,9 @@ describe('coordinator inbox in headless Chromium', () => {
     await page.locator('#note').fill(NOTE);
     await page.getByRole('button', { name: 'Ajouter la note' }).click();
     await page.locator('.note-text', { hasText: NOTE }).waitFor({ timeout: 10_000 });
+    // Signed in this browser, verified in this browser; the case lists who the report is sealed to.
+    expect(await page.locator('.notes li').first().getAttribute('data-check')).toBe('verified');
+    expect(await page.getByTestId('recipients').textContent()).toBe('Bob Coord (bob)');
 
     await page.locator('#reply').fill(REPLY);
     await page.getByRole('button', { name: 'Envoyer la réponse' }).click();
@@ -160,6 +163,17 @@ describe('coordinator inbox in headless Chromium', () => {
 
     // The submitter reads the reply with the receipt, through the intake service.
     expect(await followUp(t.app, 'tg-4242', receipt)).toContain(REPLY);
+
+    // A database writer alters the note's signature: the case shows the note as unverifiable.
+    const signature = (await t.db.query<{ signature: string }>('SELECT signature FROM report_notes')).rows[0]!
+      .signature;
+    const flipped = `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
+    await t.db.query('UPDATE report_notes SET signature = $1', [flipped]);
+    await page.getByRole('button', { name: /Retour/ }).click();
+    await page.getByRole('button', { name: `Ouvrir ${reference}` }).click();
+    await page.locator('.notes li[data-check="unverified"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('.note-warning').textContent()).toContain('Signature non vérifiable');
+    await page.screenshot({ path: join(OUT, 'inbox-case-unverified-note.png'), fullPage: true });
 
     const status = await t.db.query<{ status: string }>('SELECT status FROM reports WHERE reference = $1', [
       reference,

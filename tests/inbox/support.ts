@@ -78,7 +78,13 @@ export interface Session {
   cookie: string;
   csrf: string;
   body: Record<string, unknown> & {
-    coordinator: { id: string; publicKey: string; wrappedPrivateKey: string; role: string };
+    coordinator: {
+      id: string;
+      publicKey: string;
+      wrappedPrivateKey: string;
+      role: string;
+      signingPublicKey: string | null;
+    };
   };
   wrapKey: Uint8Array;
 }

@@ -8,17 +8,24 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoordinator } from '../../src/coordinators/index.js';
 import {
+  coordinatorKeysMac,
   generateMasterKey,
   initCrypto,
   openContact,
   sealContact,
-  sealReply,
 } from '../../src/crypto/index.js';
-import { createIntake, loadKeyring } from '../../src/intake/index.js';
+import { createIntake, loadKeyring, memberIsTrusted } from '../../src/intake/index.js';
 import { loggerOptions } from '../../src/logger.js';
-import { type Database, findReportByReference, migrate, openEmbedded } from '../../src/store/index.js';
+import {
+  activeMemberships,
+  type Database,
+  findReportByReference,
+  migrate,
+  openEmbedded,
+} from '../../src/store/index.js';
 import { LogCapture, testConfig } from '../helper.js';
 import { intake as cli } from '../support/cli.js';
+import { insertSignedReply } from '../support/replies.js';
 import { runWalk, youthWalk } from '../support/walks.js';
 
 describe('master key rotation', () => {
@@ -78,11 +85,14 @@ describe('master key rotation', () => {
 
     // A reply to the report filed before the rotation is still read with its receipt; the tag moves.
     const row = await findReportByReference(db, done.reference!);
-    await db.query('INSERT INTO report_replies (id, report_id, sealed) VALUES ($1, $2, $3)', [
-      randomUUID(),
-      row!.id,
-      sealReply(row!.receipt_public_key!, 'réponse après rotation'),
-    ]);
+    await insertSignedReply(db, {
+      reportId: row!.id,
+      receiptPublicKey: row!.receipt_public_key!,
+      text: 'réponse après rotation',
+      login: 'camille',
+      passphrase: 'correct horse battery staple',
+      keyring: await loadKeyring(newKey, [oldKey]),
+    });
     const tagBefore = (
       await db.query<{ receipt_tag: string }>('SELECT receipt_tag FROM reports WHERE id = $1', [row!.id])
     ).rows[0]!.receipt_tag;
@@ -98,6 +108,21 @@ describe('master key rotation', () => {
     ).rows[0]!.receipt_tag;
     expect(tagAfter).not.toBe(tagBefore);
     // Without the previous key, the old conversation states would no longer open (they are discarded kindly).
+    // Membership and key MACs would not verify either: `intake keys rotate-master` rewrites them under the new
+    // key first (tested below); here the author's keys MAC is rewritten the same way.
+    const c = (
+      await db.query<{ id: string; public_key: string; signing_public_key: string | null }>(
+        'SELECT id, public_key, signing_public_key FROM coordinators',
+      )
+    ).rows[0]!;
+    await db.query('UPDATE coordinators SET keys_mac = $2 WHERE id = $1', [
+      c.id,
+      coordinatorKeysMac((await loadKeyring(newKey)).current, {
+        coordinatorId: c.id,
+        publicKey: c.public_key,
+        signingPublicKey: c.signing_public_key,
+      }),
+    ]);
     const without = await createIntake({ config: testConfig(), db, masterKey: newKey, logger });
     const again = await runWalk(without.service, {
       user: 'u-reader2',
@@ -144,7 +169,12 @@ describe('master key rotation', () => {
     expect(r.stdout).toContain('Teams links re-sealed: 1');
     expect(r.stdout).toContain('coordinator secrets re-sealed: 1');
     expect(r.stdout).toContain('conversations still under an older key: 1');
+    // camille's membership and keys MAC, rewritten under the new key (verified with the old one first).
+    expect(r.stdout).toContain('membership, key and legacy-reply MACs rewritten: 2\n');
     const check = await openEmbedded(join(dataDir, 'pgdata'));
+    const newRing = await loadKeyring(newKey);
+    const member = (await activeMemberships(check))[0]!;
+    expect(memberIsTrusted(newRing, member, 'coordination')).toBe(true);
     const sealed = (
       await check.query<{ contact_sealed: string }>(
         `SELECT contact_sealed FROM reports WHERE reference = 'R-TEST01'`,
@@ -156,7 +186,6 @@ describe('master key rotation', () => {
     const link = (await check.query<{ r: string }>('SELECT reference_sealed AS r FROM teams_links')).rows[0]!
       .r;
     await check.close();
-    const newRing = await loadKeyring(newKey);
     expect(openContact(newRing.current, sealed)).toBe('telegram:12345');
     expect(openContact(newRing.current, totp)).toBe('totp:SECRET');
     expect(openContact(newRing.current, link)).toBe('{"conversation":"x"}');

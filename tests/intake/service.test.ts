@@ -9,12 +9,13 @@ import {
   showReport,
   unlock,
 } from '../../src/coordinators/index.js';
-import { initCrypto, sealReply } from '../../src/crypto/index.js';
+import { decodeBytes, encodeBytes, generateCoordinatorKeyPair, initCrypto } from '../../src/crypto/index.js';
 import { createIntake, type Intake } from '../../src/intake/index.js';
 import { loggerOptions } from '../../src/logger.js';
 import { type Database, findReportByReference, migrate } from '../../src/store/index.js';
 import { DANGEROUS_TEST_ONLY_MASTER_KEY, LogCapture, testConfig, testKeyring } from '../helper.js';
 import { backends } from '../support/databases.js';
+import { insertSignedReply } from '../support/replies.js';
 import { professionalWalk, runWalk, youthWalk } from '../support/walks.js';
 
 const PASS = 'correct horse battery staple';
@@ -147,12 +148,14 @@ for (const backend of backends()) {
         actions: youthWalk((i) => `x${i}`),
       });
       const row = await findReportByReference(db, walk.reference!);
-      // The coordinator's client seals the reply to the receipt public key; the server stores it.
-      await db.query('INSERT INTO report_replies (id, report_id, sealed) VALUES ($1, $2, $3)', [
-        randomUUID(),
-        row!.id,
-        sealReply(row!.receipt_public_key!, 'Bonjour, nous pouvons te rappeler demain.'),
-      ]);
+      // The coordinator's client seals the reply to the receipt public key and signs it; the server stores it.
+      const replyId = await insertSignedReply(db, {
+        reportId: row!.id,
+        receiptPublicKey: row!.receipt_public_key!,
+        text: 'Bonjour, nous pouvons te rappeler demain.',
+        login: 'camille',
+        passphrase: PASS,
+      });
       const asker = `u-${randomUUID()}`;
       const ok = await runWalk(intake.service, {
         user: asker,
@@ -172,6 +175,75 @@ for (const backend of backends()) {
       const none = JSON.stringify(wrong.outcomes.at(-1)!.replies);
       expect(none).toContain('Aucune réponse pour ce code');
       expect(none).not.toContain('Bonjour');
+
+      // A database writer changes one byte of the signature: the reply is no longer shown, and the log
+      // says so without its content.
+      const stored = (
+        await db.query<{ signature: string }>('SELECT signature FROM report_replies WHERE id = $1', [replyId])
+      ).rows[0]!.signature;
+      const bytes = decodeBytes(stored);
+      bytes[10] = bytes[10]! ^ 0x01;
+      await db.query('UPDATE report_replies SET signature = $2 WHERE id = $1', [replyId, encodeBytes(bytes)]);
+      const forged = await runWalk(intake.service, {
+        user: `u-${randomUUID()}`,
+        payload: 'jeune',
+        lang: 'fr',
+        actions: [{ say: `/suivi ${walk.receipt!}` }],
+      });
+      const shown = JSON.stringify(forged.outcomes.at(-1)!.replies);
+      expect(shown).not.toContain('Bonjour');
+      expect(shown).toContain('Aucune réponse pour ce code');
+      expect(logs.text).toContain('reply fails signature verification: not shown');
+      expect(logs.text).not.toContain('rappeler demain');
+
+      // So is an unsigned reply written straight into the database (no signature, no migration attestation).
+      await db.query('UPDATE report_replies SET signature = NULL WHERE id = $1', [replyId]);
+      const unsigned = await runWalk(intake.service, {
+        user: `u-${randomUUID()}`,
+        payload: 'jeune',
+        lang: 'fr',
+        actions: [{ say: `/suivi ${walk.receipt!}` }],
+      });
+      expect(JSON.stringify(unsigned.outcomes.at(-1)!.replies)).not.toContain('Bonjour');
+    });
+
+    it('seals nothing to a membership added behind the service’s back, and says so in the log', async () => {
+      const foreign = generateCoordinatorKeyPair();
+      const mallory = randomUUID();
+      await db.query(
+        `INSERT INTO coordinators (id, login, display_name, public_key, wrapped_private_key, pwhash_salt, login_key_hash)
+         VALUES ($1, 'mallory', 'Mallory', $2, 'x', 'x', 'x')`,
+        [mallory, encodeBytes(foreign.publicKey)],
+      );
+      // Without a MAC, and with a MAC copied from a real member's row: neither verifies.
+      const copied = (
+        await db.query<{ mac: string }>(
+          "SELECT mac FROM inbox_members WHERE inbox_id = 'coordination' AND mac IS NOT NULL LIMIT 1",
+        )
+      ).rows[0]!.mac;
+      await db.query(
+        "INSERT INTO inbox_members (inbox_id, coordinator_id, mac) VALUES ('coordination', $1, $2)",
+        [mallory, copied],
+      );
+      const walk = await runWalk(intake.service, {
+        user: `u-${randomUUID()}`,
+        payload: 'jeune',
+        lang: 'fr',
+        actions: youthWalk((i) => `m${i}`),
+      });
+      expect(walk.reference).toMatch(/^R-/);
+      const row = await findReportByReference(db, walk.reference!);
+      const sealedTo = (
+        await db.query<{ coordinator_id: string }>(
+          'SELECT coordinator_id FROM report_keys WHERE report_id = $1',
+          [row!.id],
+        )
+      ).rows.map((r) => r.coordinator_id);
+      expect(sealedTo.length).toBeGreaterThan(0);
+      expect(sealedTo).not.toContain(mallory);
+      expect(logs.text).toContain('inbox membership fails the integrity check: not sealed to it');
+      await db.query('DELETE FROM inbox_members WHERE coordinator_id = $1', [mallory]);
+      await db.query('DELETE FROM coordinators WHERE id = $1', [mallory]);
     });
 
     it('throttles receipt guessing per user', async () => {
@@ -226,7 +298,7 @@ for (const backend of backends()) {
       const before = await listReports(db, dom, {});
       expect(before.every((r) => r.payload === null)).toBe(true); // member of pro93 but nothing sealed to them yet
       const camille = await unlock(db, await testKeyring(), 'camille', PASS);
-      const granted = await grantAccess(db, camille, 'dominique', 'coordination');
+      const granted = await grantAccess(db, camille, 'dominique', 'coordination', await testKeyring());
       expect(granted.resealed).toBeGreaterThan(0);
       const after = await listReports(db, await unlock(db, await testKeyring(), 'dominique', PASS), {
         inbox: 'coordination',

@@ -101,6 +101,8 @@ export interface CaseDetail extends QueueItem {
     at: string;
   }[];
   replies: { id: string; authorName: string | null; at: string }[];
+  /** The coordinators this report's data key is sealed to. */
+  recipients: { id: string; login: string; name: string; disabled: boolean }[];
 }
 export interface LoginResponse {
   csrfToken: string;
@@ -113,6 +115,7 @@ export interface LoginResponse {
     role: 'coordinator' | 'admin';
     publicKey: string;
     wrappedPrivateKey: string;
+    signingPublicKey: string | null;
     totpEnabled: boolean;
   };
   inboxes: { id: string; name: string }[];

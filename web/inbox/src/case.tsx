@@ -66,6 +66,17 @@ interface Note {
   authorName: string;
   at: string;
   text: string;
+  check: keys.NoteCheck;
+}
+
+interface StoredNote {
+  id: string;
+  authorId: string;
+  authorName: string;
+  at: string;
+  ciphertext: string;
+  signature: string | null;
+  authorSigningKey: string | null;
 }
 
 export function CaseView(props: { ctx: Ctx; reference: string; onBack: () => void }) {
@@ -96,19 +107,25 @@ export function CaseView(props: { ctx: Ctx; reference: string; onBack: () => voi
         const opened = keys.openCase({ ...detail, sealedKey: detail.sealedKey }) as Payload;
         setPayload(opened);
         setLabels(await flowLabels(opened.flow));
-        const n = await api<{ items: { id: string; authorName: string; at: string; ciphertext: string }[] }>(
+        const n = await api<{ items: StoredNote[] }>(
           'GET',
           `/reports/${encodeURIComponent(reference)}/notes`,
         );
         setNotes(
           n.items.map((x) => {
-            let text: string;
             try {
-              text = keys.decryptNote({ id: detail.id, sealedKey: detail.sealedKey! }, x.ciphertext);
+              const opened = keys.openNote({ id: detail.id, sealedKey: detail.sealedKey! }, x);
+              return { id: x.id, authorName: x.authorName, at: x.at, ...opened };
             } catch {
-              text = '⚠';
+              // Does not open under its own id and report: moved or altered; never shown as text.
+              return {
+                id: x.id,
+                authorName: x.authorName,
+                at: x.at,
+                text: '⚠',
+                check: 'unverified' as const,
+              };
             }
-            return { id: x.id, authorName: x.authorName, at: x.at, text };
           }),
         );
       }
@@ -178,6 +195,10 @@ export function CaseView(props: { ctx: Ctx; reference: string; onBack: () => voi
         <dd>{inboxName}</dd>
         <dt>{t.assigned}</dt>
         <dd>{ctx.memberName(c.assignedTo)}</dd>
+        <dt>{t.recipients}</dt>
+        <dd data-testid="recipients">
+          {c.recipients.map((r) => `${r.name} (${r.login})`).join(', ') || '—'}
+        </dd>
         {c.partner && (
           <>
             <dt>{t.partner}</dt>
@@ -341,11 +362,17 @@ export function CaseView(props: { ctx: Ctx; reference: string; onBack: () => voi
           <h2 id="notes-title">{t.notes}</h2>
           <ul class="notes">
             {notes.map((n) => (
-              <li>
+              <li data-check={n.check}>
                 <p class="note-meta">
                   {n.authorName}, {formatDate(n.at, lang)}
                 </p>
                 <p class="note-text">{n.text}</p>
+                {n.check === 'unverified' && (
+                  <p class="note-warning" role="note">
+                    ⚠ {t.noteUnverified}
+                  </p>
+                )}
+                {n.check === 'legacy' && <p class="note-meta">{t.noteLegacy}</p>}
               </li>
             ))}
           </ul>
@@ -354,9 +381,13 @@ export function CaseView(props: { ctx: Ctx; reference: string; onBack: () => voi
             onSubmit={(e) => {
               e.preventDefault();
               if (!note.trim()) return;
-              const ciphertext = keys.encryptNote({ id: c.id, sealedKey: c.sealedKey! }, note.trim());
+              const body = keys.sealNote(
+                { id: c.id, sealedKey: c.sealedKey! },
+                ctx.me.coordinator.id,
+                note.trim(),
+              );
               act(async () => {
-                await api('POST', `/reports/${encodeURIComponent(c.reference)}/notes`, { ciphertext });
+                await api('POST', `/reports/${encodeURIComponent(c.reference)}/notes`, body);
                 setNote('');
               }, t.saved);
             }}
@@ -388,9 +419,13 @@ export function CaseView(props: { ctx: Ctx; reference: string; onBack: () => voi
             onSubmit={(e) => {
               e.preventDefault();
               if (!reply.trim()) return;
-              const sealed = keys.sealReplyTo(c.receiptPublicKey!, reply.trim());
+              const body = keys.sealSignedReply(
+                { id: c.id, receiptPublicKey: c.receiptPublicKey! },
+                ctx.me.coordinator.id,
+                reply.trim(),
+              );
               act(async () => {
-                await api('POST', `/reports/${encodeURIComponent(c.reference)}/replies`, { sealed });
+                await api('POST', `/reports/${encodeURIComponent(c.reference)}/replies`, body);
                 setReply('');
               }, t.replySent);
             }}

@@ -4,19 +4,27 @@
  */
 import {
   type CoordinatorKeyPair,
+  coordinatorSigningKeyPair,
   decodeBytes,
   decryptWithDataKey,
   deriveLoginKeys,
   encodeBytes,
   encryptWithDataKey,
   initCrypto,
+  noteAssociatedData,
   openDataKey,
   openReportWithDataKey,
+  type SigningKeyPair,
   sealReply,
+  signNote,
+  signReply,
   unwrapPrivateKey,
+  verifyNoteSignature,
 } from '../../../src/crypto/index.js';
 
 let keyPair: CoordinatorKeyPair | null = null;
+// Derived from the X25519 private key after unlocking (docs/CRYPTO.md); signs notes and replies here.
+let signing: SigningKeyPair | null = null;
 const dataKeys = new Map<string, Uint8Array>();
 
 export async function ready() {
@@ -31,7 +39,14 @@ export function derive(passphrase: string, salt: string) {
 
 export function unlock(wrapKey: Uint8Array, wrapped: string, coordinatorId: string) {
   keyPair = unwrapPrivateKey(wrapKey, wrapped, coordinatorId);
+  signing = coordinatorSigningKeyPair(keyPair.privateKey);
   wrapKey.fill(0);
+}
+
+/** This coordinator's Ed25519 public key (base64url), to register it when the server has none yet. */
+export function signingPublicKey(): string {
+  if (!signing) throw new Error('locked');
+  return encodeBytes(signing.publicKey);
 }
 
 export function unlocked(): boolean {
@@ -42,6 +57,8 @@ export function unlocked(): boolean {
 export function forget() {
   keyPair?.privateKey.fill(0);
   keyPair = null;
+  signing?.privateKey.fill(0);
+  signing = null;
   for (const k of dataKeys.values()) k.fill(0);
   dataKeys.clear();
 }
@@ -70,14 +87,57 @@ export function openCase(c: {
   });
 }
 
-/** Notes: encrypted with the report's data key, associated data = report id. */
-export function encryptNote(c: { id: string; sealedKey: string }, text: string): string {
-  return encryptWithDataKey(dataKey(c.id, c.sealedKey), text, c.id);
-}
-export function decryptNote(c: { id: string; sealedKey: string }, ciphertext: string): string {
-  return decryptWithDataKey(dataKey(c.id, c.sealedKey), ciphertext, c.id);
+function signingKey(): SigningKeyPair {
+  if (!signing) throw new Error('locked');
+  return signing;
 }
 
-export function sealReplyTo(receiptPublicKey: string, text: string): string {
-  return sealReply(receiptPublicKey, text);
+/**
+ * A new note: a fresh id, the text encrypted with the report's data key under associated data naming the
+ * report and the note, and the author's signature over (report, note id, author, ciphertext).
+ */
+export function sealNote(c: { id: string; sealedKey: string }, authorId: string, text: string) {
+  const id = crypto.randomUUID();
+  const ciphertext = encryptWithDataKey(dataKey(c.id, c.sealedKey), text, noteAssociatedData(c.id, id));
+  const signature = signNote(signingKey().privateKey, { reportId: c.id, noteId: id, authorId, ciphertext });
+  return { id, ciphertext, signature };
+}
+
+/** How a note reads here: verified (signed by its author), unverified (it must not be trusted), or legacy. */
+export type NoteCheck = 'verified' | 'unverified' | 'legacy';
+
+/**
+ * Opens a note and checks its signature with the author's key as the server vouches for it. A note from
+ * before signatures (no signature, encrypted under the report id alone) opens as 'legacy'.
+ */
+export function openNote(
+  c: { id: string; sealedKey: string },
+  n: {
+    id: string;
+    authorId: string;
+    ciphertext: string;
+    signature: string | null;
+    authorSigningKey: string | null;
+  },
+): { text: string; check: NoteCheck } {
+  const key = dataKey(c.id, c.sealedKey);
+  if (!n.signature) return { text: decryptWithDataKey(key, n.ciphertext, c.id), check: 'legacy' };
+  const text = decryptWithDataKey(key, n.ciphertext, noteAssociatedData(c.id, n.id));
+  const ok =
+    n.authorSigningKey !== null &&
+    verifyNoteSignature(n.authorSigningKey, n.signature, {
+      reportId: c.id,
+      noteId: n.id,
+      authorId: n.authorId,
+      ciphertext: n.ciphertext,
+    });
+  return { text, check: ok ? 'verified' : 'unverified' };
+}
+
+/** A reply: sealed to the submitter's receipt key and signed by this coordinator (verified by /suivi). */
+export function sealSignedReply(c: { id: string; receiptPublicKey: string }, authorId: string, text: string) {
+  const id = crypto.randomUUID();
+  const sealed = sealReply(c.receiptPublicKey, text);
+  const signature = signReply(signingKey().privateKey, { reportId: c.id, replyId: id, authorId, sealed });
+  return { id, sealed, signature };
 }

@@ -63,6 +63,7 @@ function Login(props: { t: Texts; onDone: (me: LoginResponse) => void; notice: s
       keys.unlock(derived.wrapKey, me.coordinator.wrappedPrivateKey, me.coordinator.id);
       setPass('');
       setCsrf(me.csrfToken);
+
       props.onDone(me);
     } catch (err) {
       // Every failure gets one answer from the server (which factor failed is never said), hence one text.
@@ -123,6 +124,21 @@ function Login(props: { t: Texts; onDone: (me: LoginResponse) => void; notice: s
       </form>
     </main>
   );
+}
+
+/**
+ * Accounts older than signatures: registers, once, the signing key derived here from the private key (the
+ * server keeps it under its keys MAC). A refusal leaves notes and replies refused until an admin looks.
+ */
+async function registerSigningKey(me: LoginResponse) {
+  if (me.coordinator.signingPublicKey) return;
+  const signingPublicKey = keys.signingPublicKey();
+  try {
+    await api('POST', '/account/signing-key', { signingPublicKey });
+    me.coordinator.signingPublicKey = signingPublicKey;
+  } catch {
+    // Shown where it matters: sending a note or a reply answers "register your signing key first".
+  }
 }
 
 function EnrollTotp(props: { t: Texts; onDone: () => void }) {
@@ -228,7 +244,10 @@ function App() {
     setNotice(null);
     setMe(m);
     setRestricted(m.totpEnrollmentRequired);
-    if (!m.totpEnrollmentRequired) setInfo(await api<WorkflowInfo>('GET', '/workflow'));
+    if (!m.totpEnrollmentRequired) {
+      await registerSigningKey(m);
+      setInfo(await api<WorkflowInfo>('GET', '/workflow'));
+    }
   }
 
   const ctx = useMemo<Ctx | null>(() => {
@@ -314,6 +333,7 @@ function App() {
           t={t}
           onDone={async () => {
             setRestricted(false);
+            await registerSigningKey(me);
             setInfo(await api<WorkflowInfo>('GET', '/workflow'));
           }}
         />
