@@ -11,7 +11,7 @@ import { type Keyring, loadKeyring } from './keyring.js';
 import { IntakeService } from './service.js';
 
 export { type Keyring, loadKeyring } from './keyring.js';
-export { inboxReadiness } from './readiness.js';
+export { inboxReadiness, UNCLOSED_WARNING_DAYS, unclosedReportsWarning } from './readiness.js';
 export { type RoutingDecision, type RoutingInput, route } from './routing.js';
 export {
   type ChannelData,
