@@ -34,7 +34,7 @@ export interface AppDeps {
   masterKey: string;
   logger?: Logger;
   metrics?: Metrics;
-  /** Shared rate-limit store for several instances (REDIS_URL). */
+  /** Shared rate-limit store for several instances (REDIS_URL): HTTP limits and the `/suivi` limits. */
   redis?: Redis;
   /** Extra readiness checks. */
   readinessChecks?: ReadinessCheck[];
@@ -105,7 +105,15 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 
   const metrics = deps.metrics ?? createMetrics();
   const pipeline =
-    deps.intake ?? (await createIntake({ config, db: deps.db, masterKey: deps.masterKey, logger, metrics }));
+    deps.intake ??
+    (await createIntake({
+      config,
+      db: deps.db,
+      masterKey: deps.masterKey,
+      logger,
+      metrics,
+      ...(deps.redis ? { redis: deps.redis } : {}),
+    }));
   const inboxes: ReadinessCheck = {
     name: 'inboxes',
     // A report is never sealed to nobody: in production an inbox without a coordinator makes the service

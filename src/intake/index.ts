@@ -8,7 +8,8 @@ import { FlowRegistry } from '../flows/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Database } from '../store/index.js';
 import { type Keyring, loadKeyring } from './keyring.js';
-import { IntakeService } from './service.js';
+import type { RedisEval } from './limiter.js';
+import { IntakeService, type ReceiptLimits } from './service.js';
 
 export { type Keyring, loadKeyring } from './keyring.js';
 export { inboxReadiness, UNCLOSED_WARNING_DAYS, unclosedReportsWarning } from './readiness.js';
@@ -19,6 +20,7 @@ export {
   IntakeService,
   type MessageId,
   newReference,
+  type ReceiptLimits,
   type SubmitterNotifier,
   type TurnOutcome,
 } from './service.js';
@@ -37,6 +39,9 @@ export async function createIntake(options: {
   logger: Logger;
   metrics?: Metrics;
   flows?: FlowRegistry;
+  /** Shares the `/suivi` limits between instances (REDIS_URL). */
+  redis?: RedisEval;
+  receiptLimits?: ReceiptLimits;
 }): Promise<Intake> {
   const keyring = await loadKeyring(options.masterKey, options.config.masterKeyPrevious ?? []);
   const flows = options.flows ?? FlowRegistry.load({ defaultFlow: options.config.conversations.defaultFlow });
@@ -47,6 +52,8 @@ export async function createIntake(options: {
     config: options.config,
     logger: options.logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.redis ? { redis: options.redis } : {}),
+    ...(options.receiptLimits ? { receiptLimits: options.receiptLimits } : {}),
   });
   return { service, flows, keyring };
 }
