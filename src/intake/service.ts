@@ -698,10 +698,11 @@ export class IntakeService {
 
   /**
    * /suivi <receipt>: finds the report by the receipt's keyed tag, derives the receipt key pair in memory and
-   * opens the replies. Throttled per user and in total (shared through Redis when configured); an unknown receipt and a report without replies
-   * get the same answer, so a failure does not reveal whether a receipt exists. Speaks "tu" or "vous" after
-   * the conversation's flow `kind`; without one, neutrally (the found report's kind picks the register only
-   * of the replies shown, since using it for "no reply" would tell a found receipt from an unknown one).
+   * opens the replies. Throttled per user and in total (shared through Redis when configured); an unknown
+   * receipt and a report without replies get the same answer, so a failure does not reveal whether a receipt
+   * exists. Speaks "tu" or "vous" after the conversation's flow `kind`; without one, neutrally (the found
+   * report's kind picks the register only of the replies shown, since using it for "no reply" would tell a
+   * found receipt from an unknown one).
    */
   private async followUp(
     tx: Queryable,
