@@ -20,7 +20,7 @@ import { teamsChannel } from './channels/teams/index.js';
 import { type TelegramPluginOptions, telegramChannel, telegramEnabled } from './channels/telegram/index.js';
 import type { AppConfig } from './config/index.js';
 import { inboxPlugin } from './inbox/index.js';
-import { createIntake, type Intake, inboxReadiness } from './intake/index.js';
+import { createIntake, type Intake, inboxReadiness, unclosedReportsWarning } from './intake/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorHandling } from './plugins/errors.js';
@@ -34,7 +34,7 @@ export interface AppDeps {
   masterKey: string;
   logger?: Logger;
   metrics?: Metrics;
-  /** Shared rate-limit store for several instances (REDIS_URL). */
+  /** Shared rate-limit store for several instances (REDIS_URL): HTTP limits and the `/suivi` limits. */
   redis?: Redis;
   /** Extra readiness checks. */
   readinessChecks?: ReadinessCheck[];
@@ -107,7 +107,15 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 
   const metrics = deps.metrics ?? createMetrics();
   const pipeline =
-    deps.intake ?? (await createIntake({ config, db: deps.db, masterKey: deps.masterKey, logger, metrics }));
+    deps.intake ??
+    (await createIntake({
+      config,
+      db: deps.db,
+      masterKey: deps.masterKey,
+      logger,
+      metrics,
+      ...(deps.redis ? { redis: deps.redis } : {}),
+    }));
   const inboxes: ReadinessCheck = {
     name: 'inboxes',
     // A report is never sealed to nobody: in production an inbox without a coordinator makes the service
@@ -118,12 +126,20 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
       return config.nodeEnv === 'production' ? problem : { warning: problem };
     },
   };
+  const unclosed: ReadinessCheck = {
+    name: 'unclosedReports',
+    // Never a reason to stop traffic: a warning that a case may have been forgotten.
+    check: async () => {
+      const w = await unclosedReportsWarning(deps.db, config);
+      return w ? { warning: w.warning } : undefined;
+    },
+  };
   app.decorate('intake', {
     config,
     db: deps.db,
     metrics,
     masterKey: deps.masterKey,
-    readinessChecks: [inboxes, ...(deps.readinessChecks ?? [])],
+    readinessChecks: [inboxes, unclosed, ...(deps.readinessChecks ?? [])],
     pipeline,
     channels: { telegram: 'off', teams: 'off' },
   } satisfies IntakeContext);

@@ -78,7 +78,9 @@ async function main() {
   } catch (err) {
     logger.error({ err }, 'migrations failed');
     await db.close().catch(() => {});
-    fail('could not apply database migrations (is the database reachable? see the log above)');
+    fail(
+      'could not apply database migrations (is the database reachable? does this role own the schema? see the log above and docs/OPERATIONS.md, "Database roles")',
+    );
   }
 
   const stopPurge = schedulePurge(db, config, logger);

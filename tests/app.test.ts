@@ -29,6 +29,7 @@ describe('app foundation', () => {
         migrations: 'ok',
         inboxes:
           'warning: inbox coordination has no coordinator key (run `intake coordinator add --inbox coordination`)',
+        unclosedReports: 'ok',
       },
       channels: { telegram: 'off', teams: 'local (no authentication)' },
     });

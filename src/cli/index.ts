@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.js';
+import { registerAuditCommands } from './audit.js';
 import { registerChatCommand } from './chat.js';
 import { CliError } from './context.js';
 import { registerCoordinatorCommands } from './coordinators.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerCoordinatorCommands(program);
   registerKeysCommands(program);
   registerPurgeCommand(program);
+  registerAuditCommands(program);
   registerTelegramCommands(program);
   registerTeamsCommands(program);
   // exitOverride is inherited by commands created after it is set on the parent only when copied:

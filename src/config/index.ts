@@ -36,12 +36,12 @@ export interface FileConfig {
     shutdownTimeoutMs: number;
     trustProxy: boolean;
   };
-  rateLimit: { max: number; windowMs: number };
+  rateLimit: { max: number; windowMs: number; readyzPerMinute?: number };
   languages: { default: Lang; available: Lang[] };
   conversations: { idleTimeoutMinutes: number; defaultFlow: string };
   inboxes: { id: string; name: string }[];
   routing: { rules: RoutingRule[] };
-  retention: { closedReportDays: number; dedupHours: number };
+  retention: { closedReportDays: number; dedupHours: number; unclosedWarningDays?: number };
 }
 
 /** The whole runtime configuration: files plus environment. */
@@ -63,6 +63,11 @@ export interface AppConfig extends FileConfig {
   logLevel: string;
   publicUrl?: string;
   redisUrl?: string;
+  /**
+   * Bearer token for `GET /metrics` (METRICS_TOKEN). When set, the route needs it everywhere; without it the
+   * route answers 404 in production and stays open in development and tests.
+   */
+  metricsToken?: string;
   /** The files that were read, relative to the project root (for messages). */
   files: string[];
 }
@@ -233,6 +238,7 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
   }
   if (env.PUBLIC_URL) config.publicUrl = env.PUBLIC_URL;
   if (env.REDIS_URL) config.redisUrl = env.REDIS_URL;
+  if (env.METRICS_TOKEN) config.metricsToken = env.METRICS_TOKEN;
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(config.logLevel)) {
     throw new ConfigError(`environment LOG_LEVEL: must be one of ${levels.join(', ')}`);

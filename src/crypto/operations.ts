@@ -69,7 +69,7 @@ export const MASTER_SUBKEY_IDS = {
   receiptLookup: 4,
   fingerprint: 5,
   coordinatorSecrets: 6,
-  // 7 is left to another subkey being added in parallel (audit chain).
+  // 7 is unused (ids are never reused).
   /** MACs over inbox membership and coordinators' public keys (src/crypto/integrity.ts). */
   integrity: 8,
 } as const;

@@ -26,6 +26,7 @@ import {
   insertCoordinator,
   listAudit,
   listCoordinators,
+  readAuditHead,
   resetTotp,
   setCoordinatorDisabled,
 } from '../store/index.js';
@@ -347,6 +348,37 @@ export async function adminRoutes(app: FastifyInstance) {
       });
       return { ok: true, granted: keys.length };
     },
+  );
+
+  app.get(
+    '/admin/audit/head',
+    {
+      config: ADMIN,
+      schema: {
+        summary: "Head of the audit chain: the last entry's hash and the number of entries",
+        description:
+          'The hash a coordinator writes down and later compares with `intake audit verify` (which checks the ' +
+          'whole chain; this reads the head the database recorded with the last append).',
+        tags: ['inbox admin'],
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['head', 'count'],
+            properties: {
+              head: {
+                type: 'string',
+                pattern: '^[0-9a-f]{64}$',
+                description: 'SHA-256 of the last entry, hex',
+              },
+              count: { type: 'integer', minimum: 0, description: 'entries in the chain' },
+            },
+          },
+          ...AUTH_ERRORS,
+        },
+      },
+    },
+    async () => readAuditHead(db),
   );
 
   app.get<{

@@ -8,7 +8,8 @@ import { FlowRegistry } from '../flows/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Database } from '../store/index.js';
 import { type Keyring, loadKeyring } from './keyring.js';
-import { IntakeService } from './service.js';
+import type { RedisEval } from './limiter.js';
+import { IntakeService, type ReceiptLimits } from './service.js';
 
 export {
   type BackfillResult,
@@ -21,7 +22,7 @@ export {
   trustedSigningKey,
 } from './integrity.js';
 export { type Keyring, loadKeyring } from './keyring.js';
-export { inboxReadiness } from './readiness.js';
+export { inboxReadiness, UNCLOSED_WARNING_DAYS, unclosedReportsWarning } from './readiness.js';
 export { type RoutingDecision, type RoutingInput, route } from './routing.js';
 export {
   type ChannelData,
@@ -29,6 +30,7 @@ export {
   IntakeService,
   type MessageId,
   newReference,
+  type ReceiptLimits,
   type SubmitterNotifier,
   type TurnOutcome,
 } from './service.js';
@@ -47,6 +49,9 @@ export async function createIntake(options: {
   logger: Logger;
   metrics?: Metrics;
   flows?: FlowRegistry;
+  /** Shares the `/suivi` limits between instances (REDIS_URL). */
+  redis?: RedisEval;
+  receiptLimits?: ReceiptLimits;
 }): Promise<Intake> {
   const keyring = await loadKeyring(options.masterKey, options.config.masterKeyPrevious ?? []);
   const flows = options.flows ?? FlowRegistry.load({ defaultFlow: options.config.conversations.defaultFlow });
@@ -57,6 +62,8 @@ export async function createIntake(options: {
     config: options.config,
     logger: options.logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.redis ? { redis: options.redis } : {}),
+    ...(options.receiptLimits ? { receiptLimits: options.receiptLimits } : {}),
   });
   return { service, flows, keyring };
 }

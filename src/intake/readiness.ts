@@ -1,12 +1,35 @@
 /**
  * Readiness: a report is never sealed to nobody, so every inbox that routing can choose needs a coordinator
  * whose membership the service vouches for (its MAC verifies); a membership that fails the MAC receives
- * nothing, and is reported here too.
+ * nothing, and is reported here too. And a report is never forgotten, so one still open past
+ * `retention.unclosedWarningDays` is reported.
  */
 import type { AppConfig } from '../config/index.js';
-import { activeMemberships, type Database } from '../store/index.js';
+import { activeMemberships, countUnclosedReports, type Database } from '../store/index.js';
 import { memberIsTrusted } from './integrity.js';
 import type { Keyring } from './keyring.js';
+
+/** Default of `retention.unclosedWarningDays`. */
+export const UNCLOSED_WARNING_DAYS = 90;
+
+/**
+ * Reports received more than `retention.unclosedWarningDays` ago and still not closed: a warning (the
+ * service stays ready) with the count and the age only, or undefined when there is none.
+ */
+export async function unclosedReportsWarning(
+  db: Database,
+  config: AppConfig,
+  now = new Date(),
+): Promise<{ warning: string; count: number; days: number } | undefined> {
+  const days = config.retention.unclosedWarningDays ?? UNCLOSED_WARNING_DAYS;
+  const count = await countUnclosedReports(db, new Date(now.getTime() - days * 86_400_000));
+  if (count === 0) return undefined;
+  return {
+    warning: `${count} report${count === 1 ? '' : 's'} received more than ${days} days ago still not closed`,
+    count,
+    days,
+  };
+}
 
 /**
  * Returns the problem ("inbox coordination has no coordinator key ...", "inbox coordination: 1 membership

@@ -14,6 +14,7 @@ import {
   purgeProcessedEvents,
   purgeTrail,
 } from '../store/index.js';
+import { unclosedReportsWarning } from './readiness.js';
 
 /** How long after a user's last message its ids are kept for /effacer (Telegram's limit for deletion). */
 export const MESSAGE_TRAIL_HOURS = 48;
@@ -62,7 +63,25 @@ export async function purge(db: Database, config: AppConfig, now = new Date()): 
   });
 }
 
-/** Runs `purge` every `intervalMs` (default hourly) until stopped; failures are logged, never thrown. */
+/**
+ * Logs one warning (count and age, no reference, no content) when reports are still open past
+ * `retention.unclosedWarningDays`; returns the count. Run by the scheduled purge.
+ */
+export async function warnUnclosedReports(
+  db: Database,
+  config: AppConfig,
+  logger: Logger,
+  now = new Date(),
+): Promise<number> {
+  const w = await unclosedReportsWarning(db, config, now);
+  if (w) logger.warn({ unclosedReports: w.count, days: w.days }, 'reports still open past the warning age');
+  return w?.count ?? 0;
+}
+
+/**
+ * Runs `purge` every `intervalMs` (default hourly) until stopped, then the unclosed-reports warning;
+ * failures are logged, never thrown.
+ */
 export function schedulePurge(
   db: Database,
   config: AppConfig,
@@ -76,6 +95,7 @@ export function schedulePurge(
     try {
       const r = await purge(db, config);
       if (r.conversations || r.events || r.reports) logger.info({ purged: r }, 'retention purge');
+      await warnUnclosedReports(db, config, logger);
     } catch (err) {
       logger.warn({ err }, 'retention purge failed; will retry');
     } finally {

@@ -65,7 +65,7 @@ import {
 } from '../store/index.js';
 import { memberIsTrusted, replyIsAuthentic } from './integrity.js';
 import type { Keyring } from './keyring.js';
-import { WindowLimiter } from './limiter.js';
+import { type AttemptLimiter, localLimiter, type RedisEval, SharedWindowLimiter } from './limiter.js';
 import { route } from './routing.js';
 import { FOLLOW_UP, type FollowUpRegister, formatDay } from './texts.js';
 
@@ -140,6 +140,45 @@ export interface IntakeServiceDeps {
   config: AppConfig;
   logger: Logger;
   metrics?: Metrics;
+  /** Shares the `/suivi` receipt limits between instances (REDIS_URL); in memory without it. */
+  redis?: RedisEval;
+  /** Overrides of the receipt limits (tests), and the Redis key prefix (default `intake-suivi:`). */
+  receiptLimits?: ReceiptLimits;
+}
+
+/** The `/suivi` receipt limits: per user hash and for the whole service. */
+export interface ReceiptLimits {
+  perUser?: { max: number; windowMs: number };
+  global?: { max: number; windowMs: number };
+  redisPrefix?: string;
+}
+
+/** Receipt attempts per user hash (5 per 15 minutes) and in total (120 per minute). */
+const RECEIPT_PER_USER = { max: 5, windowMs: 15 * 60_000 };
+const RECEIPT_GLOBAL = { max: 120, windowMs: 60_000 };
+
+function receiptLimiters(deps: IntakeServiceDeps): { perUser: AttemptLimiter; global: AttemptLimiter } {
+  const perUser = deps.receiptLimits?.perUser ?? RECEIPT_PER_USER;
+  const global = deps.receiptLimits?.global ?? RECEIPT_GLOBAL;
+  const redis = deps.redis;
+  if (!redis) {
+    return {
+      perUser: localLimiter(perUser.max, perUser.windowMs),
+      global: localLimiter(global.max, global.windowMs),
+    };
+  }
+  const prefix = deps.receiptLimits?.redisPrefix ?? 'intake-suivi:';
+  let warned = 0;
+  const onError = (err: unknown) => {
+    // One line a minute at most: Redis down must not flood the log.
+    if (Date.now() - warned < 60_000) return;
+    warned = Date.now();
+    deps.logger.warn({ err }, 'redis unavailable for the /suivi limits: counting on this instance only');
+  };
+  return {
+    perUser: new SharedWindowLimiter(redis, `${prefix}user:`, perUser.max, perUser.windowMs, onError),
+    global: new SharedWindowLimiter(redis, `${prefix}global:`, global.max, global.windowMs, onError),
+  };
 }
 
 /** What report listeners receive: queue metadata only. */
@@ -162,9 +201,11 @@ export function newReference(): string {
 type SubmitEffect = Extract<Effect, { type: 'submit' }>;
 
 export class IntakeService {
-  /** Receipt attempts per user hash (5 per 15 minutes) and for the whole instance (120 per minute). */
-  readonly receiptPerUser = new WindowLimiter(5, 15 * 60_000);
-  readonly receiptGlobal = new WindowLimiter(120, 60_000);
+  /**
+   * Receipt attempts per user hash (5 per 15 minutes) and in total (120 per minute): per instance, or shared
+   * by every instance through Redis when it is configured.
+   */
+  private readonly receiptLimits: { perUser: AttemptLimiter; global: AttemptLimiter };
 
   private readonly reportListeners: ((report: NewReportNotice) => unknown)[] = [];
   private readonly notifiers = new Map<string, SubmitterNotifier>();
@@ -204,7 +245,9 @@ export class IntakeService {
     }
   }
 
-  constructor(private readonly deps: IntakeServiceDeps) {}
+  constructor(private readonly deps: IntakeServiceDeps) {
+    this.receiptLimits = receiptLimiters(deps);
+  }
 
   /**
    * Subscribes to new reports (after commit). The notice holds only queue metadata: reference, inbox,
@@ -667,10 +710,11 @@ export class IntakeService {
 
   /**
    * /suivi <receipt>: finds the report by the receipt's keyed tag, derives the receipt key pair in memory and
-   * opens the replies. Throttled per user and per instance; an unknown receipt and a report without replies
-   * get the same answer, so a failure does not reveal whether a receipt exists. Speaks "tu" or "vous" after
-   * the conversation's flow `kind`; without one, neutrally (the found report's kind picks the register only
-   * of the replies shown, since using it for "no reply" would tell a found receipt from an unknown one).
+   * opens the replies. Throttled per user and in total (shared through Redis when configured); an unknown
+   * receipt and a report without replies get the same answer, so a failure does not reveal whether a receipt
+   * exists. Speaks "tu" or "vous" after the conversation's flow `kind`; without one, neutrally (the found
+   * report's kind picks the register only of the replies shown, since using it for "no reply" would tell a
+   * found receipt from an unknown one).
    */
   private async followUp(
     tx: Queryable,
@@ -683,7 +727,10 @@ export class IntakeService {
     const registerFor = (k: FlowKind | undefined): FollowUpRegister => (k ? registerOf(k) : 'neutral');
     const t = FOLLOW_UP[lang][registerFor(kind)];
     if (!receipt.trim()) return [{ type: 'text', text: t.usage }];
-    if (!this.receiptPerUser.take(userHash, now) || !this.receiptGlobal.take('all', now)) {
+    if (
+      !(await this.receiptLimits.perUser.take(userHash, now)) ||
+      !(await this.receiptLimits.global.take('all', now))
+    ) {
       this.deps.metrics?.errors.inc({ kind: 'receipt_throttled' });
       return [{ type: 'text', text: t.throttled }];
     }

@@ -2,7 +2,8 @@
  * Liveness, readiness and metrics. /healthz says the process is alive; /readyz says it can serve: the
  * database answers, every migration is applied, and the configuration is usable (each registered check).
  */
-import type { FastifyInstance } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { listMigrations, pendingMigrations } from '../store/index.js';
 
 /**
@@ -20,8 +21,16 @@ const CHANNELS_SCHEMA = {
   properties: { telegram: { type: 'string' }, teams: { type: 'string' } },
 } as const;
 
+const digest = (v: string) => createHash('sha256').update(v, 'utf8').digest();
+
+/** Whether the request carries `Authorization: Bearer <token>` (compared in constant time). */
+function hasBearer(request: FastifyRequest, token: string): boolean {
+  const m = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '');
+  return m ? timingSafeEqual(digest(m[1]!), digest(token)) : false;
+}
+
 export async function healthRoutes(app: FastifyInstance) {
-  const { db, metrics } = app.intake;
+  const { db, metrics, config } = app.intake;
   const shipped = listMigrations().length;
   const noLimit = { rateLimit: false } as const;
 
@@ -46,7 +55,9 @@ export async function healthRoutes(app: FastifyInstance) {
   app.get(
     '/readyz',
     {
-      config: noLimit,
+      // It queries the database: a flood must not turn probes into load (per client IP, shared through
+      // Redis like the global limit when REDIS_URL is set).
+      config: { rateLimit: { max: config.rateLimit.readyzPerMinute ?? 60, timeWindow: 60_000 } },
       schema: {
         summary: 'Readiness: database reachable, migrations applied, configuration usable',
         tags: ['operations'],
@@ -109,10 +120,32 @@ export async function healthRoutes(app: FastifyInstance) {
     },
   );
 
+  // Metrics say how busy the service is and when (a signal about cases even without content): in production
+  // they are for the scraper only. Without METRICS_TOKEN the route does not exist there (404, like any
+  // unknown path); with it, a missing or wrong bearer gets 401. Development and tests keep it open unless
+  // a token is set.
+  const metricsToken = config.metricsToken;
+  const metricsHidden = !metricsToken && config.nodeEnv === 'production';
   app.get(
     '/metrics',
-    { config: noLimit, schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } },
-    async (_request, reply) => {
+    {
+      config: noLimit,
+      schema: {
+        summary: 'Prometheus metrics',
+        description:
+          'Needs `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is set; in production without it, 404.',
+        tags: ['operations'],
+        hide: false,
+      },
+    },
+    async (request, reply) => {
+      if (metricsHidden) return reply.callNotFound();
+      if (metricsToken && !hasBearer(request, metricsToken)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="metrics"')
+          .send({ error: 'unauthorized', message: 'a bearer token is required' });
+      }
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
     },

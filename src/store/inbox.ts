@@ -513,6 +513,11 @@ export interface AuditEntry {
   detail?: string | null;
 }
 
+/**
+ * Appends one entry to the audit trail. The database chains it (migration 0010): the INSERT waits for the
+ * chain's head row and holds it until the caller's transaction ends, so inside a transaction call this last,
+ * after every other write, to keep that wait short. Works alone or inside a transaction, on both backends.
+ */
 export async function appendAudit(db: Queryable, e: AuditEntry): Promise<void> {
   await db.query(
     'INSERT INTO audit_log (actor_id, action, report_reference, target_id, detail) VALUES ($1, $2, $3, $4, $5)',

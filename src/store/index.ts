@@ -23,6 +23,7 @@ export async function openDatabase(
   }
   return openEmbedded(join(config.dataDir, 'pgdata'));
 }
+export * from './audit.js';
 export * from './conversations.js';
 export * from './coordinators.js';
 export * from './events.js';

@@ -51,6 +51,9 @@ export async function pendingMigrations(db: Database): Promise<Migration[]> {
 /** Applies every pending migration; returns the ones applied now. */
 export async function migrate(db: Database): Promise<Migration[]> {
   const done: Migration[] = [];
+  // Nothing pending: change nothing, not even `CREATE TABLE IF NOT EXISTS`, so a service running as a role
+  // without DDL rights starts once the owner has run `intake migrate` (docs/OPERATIONS.md, "Database roles").
+  if ((await pendingMigrations(db)).length === 0) return done;
   for (const m of listMigrations()) {
     const applied = await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);

@@ -239,6 +239,15 @@ export async function purgeClosedReports(db: Queryable, closedBefore: Date): Pro
   return r.rows.map((row) => row.reference);
 }
 
+/** How many reports received before `receivedBefore` are still not closed (a count: no reference, no content). */
+export async function countUnclosedReports(db: Queryable, receivedBefore: Date): Promise<number> {
+  const r = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM reports WHERE closed_at IS NULL AND received_at < $1',
+    [receivedBefore],
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}
+
 /** The sealed contact of an opted-in submitter, if any (closed cases have none). */
 export async function sealedContactOf(db: Queryable, reportId: string): Promise<string | undefined> {
   const r = await db.query<{ contact_sealed: string | null }>(

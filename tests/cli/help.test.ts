@@ -23,6 +23,7 @@ describe('every intake command has --help', () => {
       'reports list',
       'reports show',
       'purge',
+      'audit verify',
     ]) {
       expect(names).toContain(required);
     }

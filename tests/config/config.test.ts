@@ -41,7 +41,7 @@ describe('configuration', () => {
     const c = loadConfig({ dir, env: {} });
     expect(c.server.port).toBe(4000);
     expect(c.server.host).toBe('0.0.0.0'); // merged, not replaced
-    expect(c.rateLimit).toEqual({ max: 5, windowMs: 60000 });
+    expect(c.rateLimit).toEqual({ max: 5, windowMs: 60000, readyzPerMinute: 60 });
     expect(c.files).toEqual([label('default.yaml'), label('local.yaml')]);
     expect(loadConfig({ dir, env: { PORT: '5000', HOST: '127.0.0.1' } }).server).toMatchObject({
       port: 5000,

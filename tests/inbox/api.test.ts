@@ -30,7 +30,7 @@ import {
   wrapPrivateKey,
 } from '../../src/crypto/index.js';
 import { loadWorkflow, SESSION_COOKIE, totpCode } from '../../src/inbox/index.js';
-import type { Database } from '../../src/store/index.js';
+import { type Database, verifyAuditChain } from '../../src/store/index.js';
 import { buildTestApp, type TestApp, testConfig, testKeyring } from '../helper.js';
 import { backends } from '../support/databases.js';
 import {
@@ -759,6 +759,20 @@ for (const backend of backends()) {
         const csv = await call(t.app, alice, 'GET', '/api/v1/audit?format=csv');
         expect(csv.headers['content-type']).toContain('text/csv');
         expect(csv.body.split('\r\n')[0]).toBe('id,at,actor_id,actor_name,action,reference,target_id,detail');
+      });
+
+      it('gives admins the head of the audit chain, the one `intake audit verify` prints', async () => {
+        await call(t.app, alice, 'GET', '/api/v1/audit?limit=1');
+        const res = await call(t.app, alice, 'GET', '/api/v1/admin/audit/head');
+        expect(res.statusCode).toBe(200);
+        const last = await t.db.query<{ hash: string; seq: number }>(
+          'SELECT hash, seq FROM audit_log ORDER BY seq DESC LIMIT 1',
+        );
+        expect(res.json()).toEqual({ head: last.rows[0]!.hash, count: Number(last.rows[0]!.seq) });
+        expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true, head: res.json().head });
+        expect((await call(t.app, bob, 'GET', '/api/v1/admin/audit/head')).statusCode).toBe(403);
+        const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+        expect(doc.paths['/api/v1/admin/audit/head'].get.responses['200']).toBeDefined();
       });
 
       it('is append-only in the database itself: UPDATE, DELETE and TRUNCATE are refused', async () => {
