@@ -72,7 +72,7 @@ before the rotation are closed and purged. See docs/SECURITY.md.`,
         const macs = await remac(db, [...newRing.all, ...oldRing.all], newRing.current);
         const pending = await countConversationsNotUnder(db, newRing.current.fingerprint);
         process.stdout.write(
-          [
+          `${[
             `new master key fingerprint: ${newRing.current.fingerprint}`,
             ...(['submitter contacts', 'second-factor secrets', 'Teams links'] as const).map((kind) => {
               const c = counts.get(kind) ?? { resealed: 0, unreadable: 0 };
@@ -82,7 +82,7 @@ before the rotation are closed and purged. See docs/SECURITY.md.`,
             `membership, key and legacy-reply MACs rewritten: ${macs.rewritten}${macs.failing ? ` (${macs.failing} failing the check, left as they are: they stay untrusted)` : ''}`,
             `conversations still under an older key: ${pending} (they move on their next message or expire)`,
             'next: restart with INTAKE_MASTER_KEY=<new> INTAKE_MASTER_KEY_PREVIOUS=<old>',
-          ].join('\n') + '\n',
+          ].join('\n')}\n`,
         );
       });
     });

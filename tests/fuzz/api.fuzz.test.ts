@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoordinator } from '../../src/coordinators/index.js';
-import { buildTestApp, type TestApp, testConfig, testKeyring } from '../helper.js';
+import { buildTestApp, type TestApp, testConfig } from '../helper.js';
 import { expectClear4xxOr2xx, fuzzSeed } from './support.js';
 
 let t: TestApp;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoordinator } from '../../src/coordinators/index.js';
 import { ROOT_DIR } from '../../src/paths.js';
 import { type Database, openPostgres } from '../../src/store/index.js';
-import { buildTestApp, type TestApp, testConfig, testKeyring } from '../helper.js';
+import { buildTestApp, type TestApp, testConfig } from '../helper.js';
 import { createPgDatabase, PG_ENABLED, type TestDatabase } from '../support/databases.js';
 import { followUp, SECRET_TEXT, submitYouthReport } from './support.js';
 

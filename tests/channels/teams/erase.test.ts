@@ -4,7 +4,7 @@
 // Bot Connector assigned, never the service's own record.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoordinator } from '../../../src/coordinators/index.js';
-import { buildTestApp, type TestApp, testKeyring } from '../../helper.js';
+import { buildTestApp, type TestApp } from '../../helper.js';
 import { cardOf, FakeConnector, listen, submitsOf, TeamsClient } from './support.js';
 
 let connector: FakeConnector;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLinkCode } from '../../../src/channels/teams/index.js';
 import { createCoordinator } from '../../../src/coordinators/index.js';
 import { loadKeyring } from '../../../src/intake/index.js';
-import { buildTestApp, DANGEROUS_TEST_ONLY_MASTER_KEY, type TestApp, testKeyring } from '../../helper.js';
+import { buildTestApp, DANGEROUS_TEST_ONLY_MASTER_KEY, type TestApp } from '../../helper.js';
 import { FakeConnector, listen, newUser, professionalByCards, TeamsClient } from './support.js';
 
 let connector: FakeConnector;

@@ -9,13 +9,7 @@ import { buildApp } from '../../../src/app.js';
 import { createCoordinator, showReport, unlock } from '../../../src/coordinators/index.js';
 import { createMetrics } from '../../../src/metrics.js';
 import { type Database, DatabaseUnavailableError } from '../../../src/store/index.js';
-import {
-  buildTestApp,
-  DANGEROUS_TEST_ONLY_MASTER_KEY,
-  type TestApp,
-  testConfig,
-  testKeyring,
-} from '../../helper.js';
+import { buildTestApp, DANGEROUS_TEST_ONLY_MASTER_KEY, type TestApp, testConfig } from '../../helper.js';
 import {
   cardOf,
   FakeConnector,

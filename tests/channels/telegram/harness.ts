@@ -7,7 +7,7 @@ import { vi } from 'vitest';
 import type { TelegramPluginOptions } from '../../../src/channels/telegram/index.js';
 import { createCoordinator } from '../../../src/coordinators/index.js';
 import type { Database } from '../../../src/store/index.js';
-import { buildTestApp, type TestApp, testKeyring } from '../../helper.js';
+import { buildTestApp, type TestApp } from '../../helper.js';
 import { type FakeBotApi, type StoredMessage, startFakeBotApi } from './fake-bot-api.js';
 
 /** Test-only webhook secret. */
