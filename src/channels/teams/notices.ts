@@ -54,7 +54,7 @@ export interface NotifierDeps {
   batchSeconds: number;
   /**
    * How often an instance looks for notices another instance stored (and left), and the first retry delay
-   * (doubled at each attempt). Default: the batch interval, between 1 s and 60 s.
+   * (doubled at each attempt). Default: the batch interval, between 1 s and 60 s (60 s when it is 0).
    */
   pollMs?: number;
   /** Attempts before a notice that reached nobody is dropped (default 5). */
@@ -83,7 +83,9 @@ export class TeamsNotifier {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly deps: NotifierDeps) {
-    this.pollMs = deps.pollMs ?? Math.min(60_000, Math.max(1000, deps.batchSeconds * 1000));
+    // Batches of 0 s (each notice at once) leave only retries and leftovers to look for: once a minute.
+    const batchMs = deps.batchSeconds > 0 ? deps.batchSeconds * 1000 : 60_000;
+    this.pollMs = deps.pollMs ?? Math.min(60_000, Math.max(1000, batchMs));
     this.maxAttempts = deps.maxAttempts ?? 5;
     this.leaseSeconds = deps.leaseSeconds ?? 120;
   }
