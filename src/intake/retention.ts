@@ -1,6 +1,6 @@
 /**
- * Retention: expired conversations, old deduplication entries and reports closed longer than the retention
- * period are deleted, by `intake purge` and by a scheduled job in the service.
+ * Retention: expired conversations, old deduplication entries, stale Teams notices and reports closed longer
+ * than the retention period are deleted, by `intake purge` and by a scheduled job in the service.
  */
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/index.js';
@@ -12,12 +12,19 @@ import {
   purgeLoginFailures,
   purgePendingReplies,
   purgeProcessedEvents,
+  purgeTeamsNotices,
   purgeTrail,
 } from '../store/index.js';
 import { unclosedReportsWarning } from './readiness.js';
 
 /** How long after a user's last message its ids are kept for /effacer (Telegram's limit for deletion). */
 export const MESSAGE_TRAIL_HOURS = 48;
+/**
+ * A Teams new-case notice still stored this long after it was due is dropped: no instance sent it (the
+ * channel was turned off, or the service was stopped), and a nudge that late is worthless (the case is in
+ * the inbox queue).
+ */
+export const TEAMS_NOTICE_STALE_HOURS = 24;
 
 export interface PurgeResult {
   conversations: number;
@@ -35,6 +42,7 @@ export async function purge(db: Database, config: AppConfig, now = new Date()): 
     // Message ids for /effacer: the platform no longer deletes messages 48 h after they were sent.
     await purgeTrail(tx, new Date(now.getTime() - MESSAGE_TRAIL_HOURS * 3_600_000));
     await purgeLoginFailures(tx, now);
+    await purgeTeamsNotices(tx, new Date(now.getTime() - TEAMS_NOTICE_STALE_HOURS * 3_600_000));
     await purgePendingReplies(tx, new Date(now.getTime() - config.retention.dedupHours * 3_600_000));
     const events = await purgeProcessedEvents(
       tx,

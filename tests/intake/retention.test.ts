@@ -88,5 +88,22 @@ for (const backend of backends()) {
       ]);
       expect(await purge(db, config, new Date(now))).toEqual({ conversations: 0, events: 0, reports: 0 });
     });
+
+    it('drops Teams notices that nobody sent a day after they were due', async () => {
+      const now = Date.now();
+      await db.query(
+        `INSERT INTO reports (id, reference, inbox_id, flow_kind, channel, urgency, envelope_version, nonce, ciphertext)
+         VALUES ($1, 'R-NTC001', 'coordination', 'youth', 'teams', 'normal', 1, 'n', 'c')`,
+        [randomUUID()],
+      );
+      await db.query(
+        `INSERT INTO teams_notices (reference, inbox_id, urgency, flow_kind, due_at)
+         VALUES ('R-NTC001', 'coordination', 'normal', 'youth', $1), ('R-NTC001', 'coordination', 'normal', 'youth', $2)`,
+        [new Date(now - 2 * DAY), new Date(now - 3_600_000)],
+      );
+      await purge(db, config, new Date(now));
+      const left = await db.query<{ due_at: Date }>('SELECT due_at FROM teams_notices');
+      expect(left.rows.map((r) => new Date(r.due_at).getTime())).toEqual([now - 3_600_000]);
+    });
   });
 }

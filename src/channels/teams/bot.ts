@@ -2,9 +2,10 @@
  * The Teams turn logic: translates a validated activity into the service's turns and renders the outcome.
  * Only personal (1:1) chats run flows; in a group chat or a channel the bot explains once and stores
  * nothing. `/lier CODE` (or `/link CODE`) is intercepted here, before the engine, to link a coordinator's
- * chat for new-case notices. Teams ids reach the service only as the raw id it hashes; nothing here logs
- * or stores them.
+ * chat for new-case notices. Teams user ids reach the service only as the raw id it hashes, activity ids
+ * only as a digest of (conversation, activity id) that it hashes again; nothing here logs or stores them.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { AppConfig } from '../../config/index.js';
 import { hashUserId, sealContact } from '../../crypto/index.js';
@@ -54,6 +55,17 @@ class RecentSet {
     this.seen.set(key, now);
     return true;
   }
+}
+
+/**
+ * The id under which an activity is deduplicated. Teams activity ids are unique only within a conversation:
+ * two users' activities can share one, and both must be answered. So the key covers (conversation id,
+ * activity id). Both are printable ASCII (schemas.ts), so a newline between them is unambiguous; the pair
+ * can reach 512 bytes while the service's keyed hash takes 256 at most, hence this fixed-length digest.
+ * It is an intermediate only: the service stores just its keyed hash, never this value, never the ids.
+ */
+export function activityEventId(a: Pick<InboundActivity, 'id' | 'conversation'>): string {
+  return createHash('sha256').update(a.conversation.id).update('\n').update(a.id!).digest('hex');
 }
 
 function splitIds(list: string | undefined): Set<string> {
@@ -143,11 +155,12 @@ export class TeamsBot {
     if (a.value !== undefined) {
       outcome = await this.submitTurns(userId, a, a.value as CardSubmit, now, events);
     } else {
-      events.push(a.id!);
+      const eventId = activityEventId(a);
+      events.push(eventId);
       outcome = await this.deps.pipeline.service.handleTurn({
         channel: CHANNEL,
         platformUserId: userId,
-        eventId: a.id!,
+        eventId,
         outbox: true,
         turn: this.textTurn(text, a.locale, now),
       });
@@ -226,11 +239,12 @@ export class TeamsBot {
   ): Promise<TurnOutcome> {
     const service = this.deps.pipeline.service;
     const base = { channel: CHANNEL, platformUserId: userId, outbox: true };
+    const activityId = activityEventId(a);
     if (submit.stepId === FLOW_CHOICE_STEP) {
-      events.push(a.id!);
+      events.push(activityId);
       return service.handleTurn({
         ...base,
-        eventId: a.id!,
+        eventId: activityId,
         turn: {
           kind: 'start',
           now,
@@ -248,7 +262,8 @@ export class TeamsBot {
         turn: { kind: 'choice', now, stepId: submit.stepId, optionId, capabilities: CAPABILITIES },
       });
     };
-    if (submit.optionId !== '$done' || submit.selection === undefined) return choice(submit.optionId, a.id!);
+    if (submit.optionId !== '$done' || submit.selection === undefined)
+      return choice(submit.optionId, activityId);
 
     const desired = splitIds(submit.selection);
     let current = splitIds(submit.initial);
@@ -258,7 +273,7 @@ export class TeamsBot {
         .filter((id) => desired.has(id) !== current.has(id))
         .sort();
       const optionId = diff[0] ?? '$done';
-      const outcome = await choice(optionId, `${a.id}#${i}`);
+      const outcome = await choice(optionId, `${activityId}#${i}`);
       if (optionId === '$done') return outcome;
       if (outcome.duplicate) {
         // Already applied by an earlier delivery: assume it did what was planned.
@@ -277,7 +292,7 @@ export class TeamsBot {
       if (next.has(optionId) === current.has(optionId)) return outcome; // the toggle did not apply
       current = next;
     }
-    return choice('$done', `${a.id}#done`);
+    return choice('$done', `${activityId}#done`);
   }
 
   /** `/lier CODE`: consumes the one-time code and stores this chat's reference, sealed, for notices. */
@@ -317,7 +332,7 @@ export class TeamsBot {
     }
     const keyring = pipeline.keyring;
     const result = await db.transaction(async (tx) => {
-      const eventHash = hashUserId(keyring.current, `${CHANNEL}:event`, a.id!);
+      const eventHash = hashUserId(keyring.current, `${CHANNEL}:event`, activityEventId(a));
       if (!(await markEventProcessed(tx, CHANNEL, eventHash))) return 'duplicate' as const;
       if (!isLinkCodeShape(code)) return 'refused' as const;
       const coordinatorId = await consumeTeamsLinkCode(

@@ -73,6 +73,8 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
       }),
   });
   pipeline.service.onReport((notice) => notifier.notify(notice));
+  // Notices stored by an instance that stopped before their batch was due go out now (they are sent once).
+  app.addHook('onReady', async () => notifier.start());
   app.addHook('onClose', async () => notifier.close());
 
   const bot = new TeamsBot({ config, db, pipeline, metrics });
