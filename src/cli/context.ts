@@ -8,7 +8,13 @@ import { loadConfig } from '../config/index.js';
 import { sealLegacyCoordinatorSecrets } from '../coordinators/index.js';
 import { type Keyring, loadKeyring } from '../intake/index.js';
 import { resolveMasterKey } from '../secrets.js';
-import { type Database, DatabaseBusyError, migrate, openDatabase } from '../store/index.js';
+import {
+  type Database,
+  DatabaseBusyError,
+  DatabaseUnavailableError,
+  migrate,
+  openDatabase,
+} from '../store/index.js';
 
 /** A failure the CLI reports in one line with this exit code (1 failure, 2 usage). */
 export class CliError extends Error {
@@ -50,6 +56,14 @@ export async function withDatabase<T>(
   try {
     if (options.migrate !== false) await migrate(db);
     return await fn(db, config);
+  } catch (err) {
+    // Say it plainly rather than naming an error type.
+    if (err instanceof DatabaseUnavailableError) {
+      throw new CliError(
+        `the database became unavailable during the command${config.databaseUrl ? '' : ' (did the service stop?)'}; run it again once it is back`,
+      );
+    }
+    throw err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

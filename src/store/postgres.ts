@@ -41,7 +41,8 @@ function wrapError(err: unknown): never {
 export function openPostgres(options: PostgresOptions): Database {
   const pool = new pg.Pool({
     ...(options.connectionString ? { connectionString: options.connectionString } : {}),
-    ...(options.host ? { host: options.host, ssl: false } : {}),
+    // A Unix socket directory: no TLS there (PGlite's socket refuses it).
+    ...(options.host ? { host: options.host, ...(options.host.startsWith('/') ? { ssl: false } : {}) } : {}),
     ...(options.port ? { port: options.port } : {}),
     ...(options.user ? { user: options.user } : {}),
     ...(options.database ? { database: options.database } : {}),

@@ -11,7 +11,7 @@ import { decodeBytes, deriveLoginKeys, encodeBytes, initCrypto } from '../../src
 import { SESSION_COOKIE } from '../../src/inbox/index.js';
 import { LOCK_FILE } from '../../src/store/lock.js';
 import { SOCKET_FILE } from '../../src/store/share.js';
-import { intake, intakeAsync } from '../support/cli.js';
+import { intake, intakeAsync, spawnIntake } from '../support/cli.js';
 import { startService, waitFor } from '../support/service.js';
 
 const PASS = 'correct horse battery staple';
@@ -169,7 +169,7 @@ describe('intake commands without the service', () => {
     expect(existsSync(join(dataDir, SOCKET_FILE))).toBe(false);
   });
 
-  it('run one after the other when started at once', async () => {
+  it('run one after the other when started at once, and release the lock on Ctrl-C', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'intake-two-'));
     const env = { INTAKE_DATA_DIR: dataDir, INTAKE_PASSPHRASE: PASS };
     const add = (login: string) =>
@@ -177,16 +177,34 @@ describe('intake commands without the service', () => {
         ['coordinator', 'add', '--name', `${login} Coord`, '--login', login, '--inbox', 'coordination'],
         env,
       );
-    const [a, b] = await Promise.all([add('alix'), add('sacha')]);
-    expect([a.code, a.stderr]).toEqual([0, '']);
-    expect([b.code, b.stderr]).toEqual([0, '']);
+    expect((await add('alix')).code).toBe(0);
+    // A chat waiting for its answers holds the database; a second command started meanwhile waits for it
+    // (no timing assumption beyond the wait: the chat ends as soon as its answers arrive).
+    const chat = spawnIntake(['chat', 'youth'], env);
+    await waitFor(() => existsSync(join(dataDir, LOCK_FILE)), 60_000, 'the chat to hold the lock');
+    expect(readFileSync(join(dataDir, LOCK_FILE), 'utf8')).toBe(`${chat.child.pid}\ncommand\n`);
+    const second = add('sacha');
+    await new Promise((r) => setTimeout(r, 1000));
+    chat.child.stdin.end(`${YOUTH.join('\n')}\n`);
+    const [chatted, added] = await Promise.all([chat.done, second]);
+    expect([chatted.code, chatted.stderr]).toEqual([0, '']);
+    expect([added.code, added.stderr]).toEqual([0, '']);
+    const ref = chatted.stdout.match(/Référence : (R-[2-9A-Z]{6})/)?.[1];
+    expect(ref, chatted.stdout.slice(-800)).toBeDefined();
     expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
-    // Both are in the one database: each can log in to read reports.
-    for (const login of ['alix', 'sacha']) {
-      const listed = intake(['reports', 'list', '--login', login], env);
-      expect([listed.code, listed.stderr]).toEqual([0, '']);
-    }
-  }, 60_000);
+    // Both wrote to the one database.
+    expect(intake(['reports', 'list', '--login', 'alix'], env).stdout).toContain(ref);
+    expect(intake(['reports', 'list', '--login', 'sacha'], env).code).toBe(0);
+
+    // Ctrl-C in the middle of a chat: the database is closed and the lock released.
+    const interrupted = spawnIntake(['chat', 'youth'], env);
+    await waitFor(() => existsSync(join(dataDir, LOCK_FILE)), 60_000, 'the chat to hold the lock');
+    await waitFor(() => interrupted.out.stdout.includes('bot>'), 60_000, 'the first question');
+    interrupted.child.kill('SIGINT');
+    const end = await interrupted.done;
+    expect(end.code).toBe(130);
+    expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
+  }, 180_000);
 
   it('wait for a live owner that does not share the database, then fail in one line', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'intake-busy-'));

@@ -14,12 +14,8 @@ export function intake(args: string[], env: Record<string, string> = {}, input?:
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The same, without blocking the test process: for commands run at the same time as others. */
-export function intakeAsync(
-  args: string[],
-  env: Record<string, string> = {},
-  input?: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Starts `intake` and gives its stdin to the test (for commands that wait for input). */
+export function spawnIntake(args: string[], env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [join(ROOT_DIR, 'bin/intake.mjs'), ...args], {
     cwd: ROOT_DIR,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', ...env },
@@ -32,12 +28,23 @@ export function intakeAsync(
   child.stderr.on('data', (d) => {
     out.stderr += d;
   });
-  child.stdin.end(input ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) =>
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, ...out });
     }),
   );
+  return { child, out, done };
+}
+
+/** The same, without blocking the test process: for commands run at the same time as others. */
+export async function intakeAsync(
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = spawnIntake(args, env);
+  run.child.stdin.end(input ?? '');
+  return run.done;
 }
