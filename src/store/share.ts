@@ -158,7 +158,8 @@ class SharedSession {
         db.execProtocolRawStream(message, {
           onRawData: (data) => {
             bytes += data.length;
-            tail = Buffer.concat([tail, Buffer.from(data)]).subarray(-READY_IDLE.length);
+            const end = Buffer.from(data.subarray(-READY_IDLE.length));
+            tail = Buffer.concat([tail, end]).subarray(-READY_IDLE.length);
             onData(data);
           },
         }),

@@ -103,7 +103,7 @@ describe('intake commands next to the running service (embedded database)', () =
     expect(r.code).toBe(0);
     expect((await readyz()).checks.inboxes).toBe('ok');
     await login('camille');
-  }, 60_000);
+  }, 120_000);
 
   it('lists a report filed with `intake chat`', async () => {
     const r = await intakeAsync(['chat', 'youth'], cli, `${YOUTH.join('\n')}\n`);
@@ -112,7 +112,7 @@ describe('intake commands next to the running service (embedded database)', () =
     reference = r.stdout.match(/Référence : (R-[2-9A-Z]{6})/)?.[1] ?? '';
     expect(reference, r.stdout.slice(-800)).not.toBe('');
     expect(await listedReferences('camille')).toContain(reference);
-  }, 60_000);
+  }, 120_000);
 
   it('runs two commands at once, one after the other on the database', async () => {
     const [added, listed] = await Promise.all([
@@ -135,7 +135,7 @@ describe('intake commands next to the running service (embedded database)', () =
     expect([listed.code, listed.stderr]).toEqual([0, '']);
     expect(listed.stdout).toContain(reference);
     await login('dominique');
-  }, 60_000);
+  }, 120_000);
 
   it('keeps what the CLI wrote over a restart, and leaves no lock or socket after a clean stop', async () => {
     service.child.kill('SIGTERM');
@@ -224,5 +224,5 @@ describe('intake commands without the service', () => {
     } finally {
       other.kill('SIGKILL');
     }
-  }, 60_000);
+  }, 120_000);
 });
