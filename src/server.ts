@@ -1,7 +1,8 @@
 /**
- * The service process: loads the configuration, opens the database, applies pending migrations, builds the
- * app, listens, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests,
- * close the database). Start problems print one line and exit non-zero.
+ * The service process: loads the configuration, opens the database (the embedded one: takes its data
+ * directory's lock and shares it with `intake` commands on a Unix socket), applies pending migrations, builds
+ * the app, listens, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests,
+ * close the database, release the lock). Start problems print one line and exit non-zero.
  */
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
@@ -11,7 +12,7 @@ import { backfillIntegrity } from './intake/index.js';
 import { schedulePurge } from './intake/retention.js';
 import { createLogger } from './logger.js';
 import { resolveMasterKey } from './secrets.js';
-import { migrate, openDatabase } from './store/index.js';
+import { DatabaseBusyError, migrate, openDatabase } from './store/index.js';
 
 function fail(message: string): never {
   process.stderr.write(`intake: ${message}\n`);
@@ -49,7 +50,22 @@ async function main() {
     throw err;
   }
 
-  const db = await openDatabase(config, (err) => logger.warn({ err }, 'database connection lost'));
+  let db: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    db = await openDatabase(config, {
+      as: 'service',
+      onError: (err) => logger.warn({ err }, 'database connection lost'),
+      onNotShared: (reason) =>
+        logger.warn(
+          { reason },
+          'embedded database not shared: intake commands cannot run next to the service',
+        ),
+    });
+  } catch (err) {
+    // Another process owns the embedded database: say which, in one line.
+    if (err instanceof DatabaseBusyError) fail(err.message);
+    throw err;
+  }
   // ioredis is loaded only when configured (~65 ms of start time).
   const redis = config.redisUrl
     ? new (await import('ioredis')).Redis(config.redisUrl, {

@@ -21,6 +21,13 @@ export function buildProgram(): Command {
   const program = new Command('intake')
     .description('Secure referral intake: service administration, flows, coordinators and reports.')
     .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Database: PostgreSQL at DATABASE_URL, else the embedded one in INTAKE_DATA_DIR (default ./data). Commands
+can run next to the service, in any order: while the service runs, they use its database (through a socket
+in the data directory); otherwise a command opens it for its run. See docs/OPERATIONS.md.`,
+    )
     .exitOverride()
     .configureHelp({ sortSubcommands: true });
   registerSystemCommands(program);

@@ -24,6 +24,10 @@ export function registerSystemCommands(program: Command) {
       "Apply pending database migrations (PostgreSQL at DATABASE_URL, else the embedded database), then seal coordinators' secrets still clear and MAC, once, the memberships that existed before membership MACs (needs the master key).",
     )
     .option('--status', 'only list pending migrations, change nothing')
+    .addHelpText(
+      'after',
+      "\nThe service applies them at start too. With the embedded database and the service running, this goes\nthrough the service's database; each migration is applied once either way.",
+    )
     .action(async (opts: { status?: boolean }) => {
       await withDatabase(
         async (db, config) => {

@@ -2,6 +2,11 @@
  * Plain numbered SQL migrations (`src/store/migrations/NNNN_name.sql`), one set for PostgreSQL and PGlite.
  * Each pending migration runs in its own transaction under an advisory lock (two instances starting at once
  * apply it once) and is recorded in `schema_migrations`.
+ *
+ * The embedded database shared by the service (src/store/share.ts) is one session for the service and every
+ * `intake` command: there the advisory lock excludes nothing (a session does not wait for itself), but each
+ * transaction runs whole, alone, and checks `schema_migrations` inside it, so a command migrating while the
+ * service does skips what the service has just applied, and the other way round.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -18,7 +18,13 @@ const types = {
 };
 
 export interface PostgresOptions {
-  connectionString: string;
+  /** A connection string (DATABASE_URL), or the fields below. */
+  connectionString?: string;
+  /** A host name, or a directory holding the server's Unix socket `.s.PGSQL.<port>`. */
+  host?: string;
+  port?: number;
+  user?: string;
+  database?: string;
   max?: number;
   /** How long a query may wait for a free connection before the caller gets a 503. */
   connectionTimeoutMs?: number;
@@ -34,10 +40,16 @@ function wrapError(err: unknown): never {
 /** Opens a pool. Nothing is connected until the first query. */
 export function openPostgres(options: PostgresOptions): Database {
   const pool = new pg.Pool({
-    connectionString: options.connectionString,
+    ...(options.connectionString ? { connectionString: options.connectionString } : {}),
+    // A Unix socket directory: no TLS there (PGlite's socket refuses it).
+    ...(options.host ? { host: options.host, ...(options.host.startsWith('/') ? { ssl: false } : {}) } : {}),
+    ...(options.port ? { port: options.port } : {}),
+    ...(options.user ? { user: options.user } : {}),
+    ...(options.database ? { database: options.database } : {}),
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 3000,
     idleTimeoutMillis: 30_000,
+    // 0: none sent (the embedded database's socket: one session shared with the service).
     statement_timeout: options.statementTimeoutMs ?? 15_000,
     types,
   });
