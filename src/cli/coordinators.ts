@@ -1,10 +1,13 @@
-/** `intake coordinator add | passwd | grant` and `intake reports list | show`. */
+/** `intake coordinator add | invite | passwd | grant` and `intake reports list | show`. */
 import type { Command } from 'commander';
 import {
   CoordinatorError,
   changePassphrase,
   createCoordinator,
+  createInvitation,
   grantAccess,
+  INVITATION_TTL_HOURS,
+  invitationUrl,
   listReports,
   showReport,
   unlock,
@@ -71,6 +74,46 @@ export function registerCoordinatorCommands(program: Command) {
             config.inboxes.map((i) => i.id),
           );
           process.stdout.write(`coordinator ${opts.login} created in inbox ${opts.inbox}\n`);
+        }),
+      );
+    });
+
+  coordinator
+    .command('invite')
+    .description(
+      `Invite a coordinator: prints a one-time link, valid ${INVITATION_TTL_HOURS} h, where the invitee chooses a passphrase and their browser makes the key pair (nothing secret is typed here).`,
+    )
+    .requiredOption('--name <name>', 'display name, shown to colleagues and in the audit trail')
+    .requiredOption('--login <login>', 'login the account will have (a-z, 0-9, . _ -)')
+    .requiredOption('--inbox <inbox>', 'inbox the coordinator joins (see config/default.yaml)')
+    .option('--admin', 'give the administrator role')
+    .addHelpText(
+      'after',
+      '\nThe link is PUBLIC_URL (or http://localhost:PORT) + /inbox/#/invite/<token>. Hand it over by a channel' +
+        '\nyou trust: whoever opens it first becomes this account. It works once; the token is stored only as a' +
+        '\nkeyed hash. Once the account exists, a member grants it the earlier reports (coordinator grant, or the' +
+        '\nadmin screen). Needs the master key (INTAKE_MASTER_KEY, or the development key file).',
+    )
+    .action(async (opts: { name: string; login: string; inbox: string; admin?: boolean }) => {
+      await withKeyring((db, keyring, config) =>
+        guarded(async () => {
+          const inv = await createInvitation(
+            db,
+            keyring,
+            {
+              name: opts.name,
+              login: opts.login,
+              inbox: opts.inbox,
+              role: opts.admin ? 'admin' : 'coordinator',
+              createdBy: null,
+            },
+            config.inboxes.map((i) => i.id),
+          );
+          const base = config.publicUrl ?? `http://localhost:${process.env.PORT || 3000}`;
+          process.stdout.write(
+            `invitation for ${opts.login} (inbox ${opts.inbox}), valid until ${inv.expiresAt.toISOString()}:\n` +
+              `${invitationUrl(base, inv.token)}\n`,
+          );
         }),
       );
     });

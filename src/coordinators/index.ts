@@ -19,14 +19,13 @@ import {
   newPwhashSalt,
   openDataKey,
   openReport,
-  PASSPHRASE_MIN_CHARS,
   resealDataKey,
   UnwrapError,
   unwrapPrivateKey,
   verifyLoginKey,
   wrapPrivateKey,
 } from '../crypto/index.js';
-import { keysAreTrusted, keysMac, memberIsTrusted, memberMac } from '../intake/integrity.js';
+import { keysAreTrusted, memberIsTrusted, memberMac } from '../intake/integrity.js';
 import type { Keyring } from '../intake/keyring.js';
 import {
   activeMemberships,
@@ -38,13 +37,13 @@ import {
   findReportByReference,
   inboxesOf,
   inboxReportKeys,
-  insertCoordinator,
   listReportsForCoordinator,
   type ReportRow,
   sealedKeyFor,
   updateCoordinatorSecrets,
 } from '../store/index.js';
 import { loadCoordinatorSecrets, sealCoordinatorSecrets } from './at-rest.js';
+import { accountProblem, CoordinatorError, enrolCoordinator, passphraseProblem } from './enrol.js';
 
 export {
   type CoordinatorSecrets,
@@ -54,21 +53,22 @@ export {
   sealCoordinatorSecrets,
   sealLegacyCoordinatorSecrets,
 } from './at-rest.js';
-
-/** A refusal whose message is safe to print (no passphrase, no content). */
-export class CoordinatorError extends Error {
-  override name = 'CoordinatorError';
-}
-
-const LOGIN_PATTERN = /^[a-z0-9][a-z0-9._-]{1,63}$/;
-
-/** Checks a passphrase against the policy; returns the problem or undefined. */
-export function passphraseProblem(passphrase: string): string | undefined {
-  if ([...passphrase.normalize('NFC')].length < PASSPHRASE_MIN_CHARS) {
-    return `the passphrase must have at least ${PASSPHRASE_MIN_CHARS} characters (a few words is best)`;
-  }
-  return undefined;
-}
+export {
+  accountProblem,
+  CoordinatorError,
+  type EnrolmentMaterial,
+  enrolCoordinator,
+  passphraseProblem,
+} from './enrol.js';
+export {
+  acceptInvitation,
+  createInvitation,
+  INVITATION_TTL_HOURS,
+  type InvitationLookup,
+  invitationUrl,
+  lookupInvitation,
+  type NewInvitation,
+} from './invitations.js';
 
 function secretsFor(
   keyring: Keyring,
@@ -101,7 +101,8 @@ export interface NewCoordinator {
 /**
  * Creates a coordinator with a fresh X25519 key pair and the Ed25519 signing key derived from it, member of
  * `inbox`. The keys and the membership are MACed with the current master key (`keyring`): without them
- * the account would receive nothing. Returns its id.
+ * the account would receive nothing. Returns its id. For scripts and tests: the passphrase is typed on this
+ * machine; invitations ({@link createInvitation}) let the coordinator choose it in their own browser.
  */
 export async function createCoordinator(
   db: Database,
@@ -110,13 +111,8 @@ export async function createCoordinator(
   knownInboxes: string[],
 ): Promise<string> {
   await initCrypto();
-  if (!LOGIN_PATTERN.test(c.login)) {
-    throw new CoordinatorError(
-      'login: 2 to 64 characters among a-z 0-9 . _ - (lower case, starting with a letter or digit)',
-    );
-  }
-  const name = c.name.trim();
-  if (name.length < 1 || name.length > 120) throw new CoordinatorError('name: 1 to 120 characters');
+  const bad = accountProblem(c.login, c.name);
+  if (bad) throw new CoordinatorError(bad);
   if (!knownInboxes.includes(c.inbox)) {
     throw new CoordinatorError(`inbox: unknown inbox "${c.inbox}" (known: ${knownInboxes.join(', ')})`);
   }
@@ -126,25 +122,30 @@ export async function createCoordinator(
     throw new CoordinatorError(`login "${c.login}" already exists`);
   const id = randomUUID();
   const keyPair = generateCoordinatorKeyPair();
-  const secrets = secretsFor(keyring, c.passphrase, keyPair, id);
   const signing = coordinatorSigningKeyPair(keyPair.privateKey);
-  const publicKey = encodeBytes(keyPair.publicKey);
-  const signingPublicKey = encodeBytes(signing.publicKey);
-  await db.transaction(async (tx) => {
-    await insertCoordinator(tx, {
-      id,
-      login: c.login,
-      display_name: name,
-      role: c.role ?? 'coordinator',
-      public_key: publicKey,
-      signing_public_key: signingPublicKey,
-      keys_mac: keysMac(keyring, id, publicKey, signingPublicKey),
-      ...secrets,
-    });
-    await addInboxMember(tx, c.inbox, id, memberMac(keyring, c.inbox, id, publicKey));
-  });
-  keyPair.privateKey.fill(0);
-  signing.privateKey.fill(0);
+  const salt = newPwhashSalt();
+  const { loginKey, wrapKey } = deriveLoginKeys(c.passphrase, salt);
+  try {
+    await db.transaction((tx) =>
+      enrolCoordinator(tx, keyring, {
+        id,
+        login: c.login,
+        name: c.name,
+        role: c.role ?? 'coordinator',
+        inbox: c.inbox,
+        publicKey: encodeBytes(keyPair.publicKey),
+        wrappedPrivateKey: wrapPrivateKey(wrapKey, keyPair.privateKey, id),
+        salt: encodeBytes(salt),
+        loginKey,
+        signingPublicKey: encodeBytes(signing.publicKey),
+      }),
+    );
+  } finally {
+    loginKey.fill(0);
+    wrapKey.fill(0);
+    keyPair.privateKey.fill(0);
+    signing.privateKey.fill(0);
+  }
   return id;
 }
 

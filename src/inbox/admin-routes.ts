@@ -1,36 +1,45 @@
 /**
- * Administration (role 'admin'): accounts (create with keys made in the admin's browser, disable, enable,
- * reset the second factor), access grants re-sealed in the admin's browser, and the audit trail (JSON or
- * CSV export). The server never sees a passphrase, a private key or a data key here either.
+ * Administration (role 'admin'): invitations, accounts (create with keys made in the admin's browser,
+ * disable, enable, role, reset the second factor), access grants re-sealed in the admin's browser, and the
+ * audit trail (JSON or CSV export, head of the chain). The server never sees a passphrase, a private key or
+ * a data key here either.
+ *
+ * An admin manages only the inboxes it is a member of (its own membership must pass its MAC: a row added
+ * behind the service's back gives no power): it invites, creates and grants into those inboxes only, and
+ * acts on an account (disable, enable, role, second factor) only when every inbox of that account is one
+ * it manages. Anything else answers 403 `forbidden_inbox`. The audit trail stays whole for every admin.
  */
 import type { FastifyInstance } from 'fastify';
-import { sealCoordinatorSecrets } from '../coordinators/index.js';
 import {
-  decodeBytes,
-  hashLoginKey,
-  KEY_BYTES,
-  PUBLIC_KEY_BYTES,
-  PWHASH_SALT_BYTES,
-  SIGN_PUBLIC_KEY_BYTES,
-} from '../crypto/index.js';
-import { keysAreTrusted, keysMac, memberIsTrusted, memberMac } from '../intake/index.js';
+  CoordinatorError,
+  createInvitation,
+  enrolCoordinator,
+  INVITATION_TTL_HOURS,
+  invitationUrl,
+} from '../coordinators/index.js';
+import { decodeBytes, KEY_BYTES } from '../crypto/index.js';
+import { keysAreTrusted, memberIsTrusted, memberMac } from '../intake/index.js';
 import {
-  activeMemberships,
   addInboxMember,
   addReportKey,
   appendAudit,
   deleteSessionsOf,
   findCoordinatorById,
   findCoordinatorByLogin,
+  findInvitationById,
+  inboxesOf,
   inboxReportKeys,
-  insertCoordinator,
   listAudit,
   listCoordinators,
+  listInvitations,
+  membershipsOf,
   readAuditHead,
   resetTotp,
+  revokeInvitation,
   setCoordinatorDisabled,
+  setCoordinatorRole,
 } from '../store/index.js';
-import { AUTH_ERRORS, B64URL, ERROR, refuse, sessionOf, UUID } from './context.js';
+import { AUTH_ERRORS, B64URL, ERROR, type InboxSession, refuse, sessionOf, UUID } from './context.js';
 
 const ADMIN = { inboxAdmin: true } as const;
 const ID_PARAMS = {
@@ -57,8 +66,15 @@ const AUDIT_ACTIONS = [
   'totp_reset',
   'passphrase_change',
   'signing_key',
+  'role_change',
+  'invite_create',
+  'invite_accept',
+  'invite_refused',
+  'invite_revoke',
   'retention_purge',
 ];
+const FORBIDDEN_INBOX = 'you do not manage this inbox (not a member of it)';
+const ROLE = { type: 'string', enum: ['coordinator', 'admin'] } as const;
 
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v);
@@ -70,28 +86,52 @@ function csvCell(v: unknown): string {
 export async function adminRoutes(app: FastifyInstance) {
   const { db, config } = app.intake;
   const inboxIds = config.inboxes.map((i) => i.id);
+  const ring = () => app.intake.pipeline.keyring;
+
+  /** The inboxes this admin manages: its memberships whose MAC verifies. */
+  async function managed(s: InboxSession): Promise<string[]> {
+    return (await membershipsOf(db, s.coordinator.id))
+      .filter((m) => memberIsTrusted(ring(), m, m.inbox_id))
+      .map((m) => m.inbox_id);
+  }
+
+  /** Whether this admin may act on an account: every inbox of the account is one it manages. */
+  async function managesAccount(s: InboxSession, coordinatorId: string): Promise<boolean> {
+    const mine = await managed(s);
+    return (await inboxesOf(db, coordinatorId)).every((i) => mine.includes(i));
+  }
 
   app.get(
     '/admin/coordinators',
     {
       config: ADMIN,
       schema: {
-        summary: 'Every account with its role, inboxes and status',
+        summary:
+          'The accounts that share an inbox with this admin: role, inboxes, status, public key, and whether it may act on them',
         tags: ['inbox admin'],
         response: AUTH_ERRORS,
       },
     },
-    async () => ({
-      items: (await listCoordinators(db)).map((c) => ({
-        id: c.id,
-        login: c.login,
-        name: c.display_name,
-        role: c.role,
-        inboxes: c.inboxes,
-        disabled: Boolean(c.disabled_at),
-        totpEnabled: Boolean(c.totp_enabled_at),
-      })),
-    }),
+    async (request) => {
+      const mine = await managed(sessionOf(request));
+      return {
+        managedInboxes: mine,
+        items: (await listCoordinators(db))
+          // Accounts that share an inbox with this admin, or have none left.
+          .filter((c) => c.inboxes.length === 0 || c.inboxes.some((i) => mine.includes(i)))
+          .map((c) => ({
+            id: c.id,
+            login: c.login,
+            name: c.display_name,
+            role: c.role,
+            inboxes: c.inboxes,
+            publicKey: c.public_key,
+            disabled: Boolean(c.disabled_at),
+            totpEnabled: Boolean(c.totp_enabled_at),
+            manageable: c.inboxes.every((i) => mine.includes(i)),
+          })),
+      };
+    },
   );
 
   app.post<{
@@ -149,41 +189,161 @@ export async function adminRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const s = sessionOf(request);
       const b = request.body;
+      if (!(await managed(s)).includes(b.inbox))
+        return refuse(reply, 403, 'forbidden_inbox', FORBIDDEN_INBOX);
       if ((await findCoordinatorByLogin(db, b.login)) || (await findCoordinatorById(db, b.id))) {
         return refuse(reply, 409, 'exists', `login "${b.login}" or this id already exists`);
       }
-      decodeBytes(b.publicKey, PUBLIC_KEY_BYTES);
-      decodeBytes(b.salt, PWHASH_SALT_BYTES);
-      if (b.signingPublicKey) decodeBytes(b.signingPublicKey, SIGN_PUBLIC_KEY_BYTES);
-      const ring = app.intake.pipeline.keyring;
-      const signingPublicKey = b.signingPublicKey ?? null;
       const loginKey = decodeBytes(b.loginKey, KEY_BYTES);
-      const loginKeyHash = hashLoginKey(loginKey);
-      loginKey.fill(0);
-      await db.transaction(async (tx) => {
-        await insertCoordinator(tx, {
-          id: b.id,
-          login: b.login,
-          display_name: b.name.trim(),
-          role: b.role,
-          public_key: b.publicKey,
-          pwhash_salt: b.salt,
-          ...sealCoordinatorSecrets(ring.current, b.id, {
-            loginKeyHash,
+      try {
+        await db.transaction(async (tx) => {
+          await enrolCoordinator(tx, ring(), {
+            id: b.id,
+            login: b.login,
+            name: b.name,
+            role: b.role,
+            inbox: b.inbox,
+            publicKey: b.publicKey,
             wrappedPrivateKey: b.wrappedPrivateKey,
-          }),
-          signing_public_key: signingPublicKey,
-          keys_mac: keysMac(ring, b.id, b.publicKey, signingPublicKey),
+            salt: b.salt,
+            loginKey,
+            signingPublicKey: b.signingPublicKey ?? null,
+          });
+          await appendAudit(tx, {
+            actorId: s.coordinator.id,
+            action: 'account_create',
+            targetId: b.id,
+            detail: b.inbox,
+          });
         });
-        await addInboxMember(tx, b.inbox, b.id, memberMac(ring, b.inbox, b.id, b.publicKey));
+      } finally {
+        loginKey.fill(0);
+      }
+      return reply.code(201).send({ id: b.id });
+    },
+  );
+
+  app.post<{ Body: { login: string; name: string; role: 'coordinator' | 'admin'; inbox: string } }>(
+    '/admin/invitations',
+    {
+      config: ADMIN,
+      schema: {
+        summary: `Invite a coordinator: a one-time link, valid ${INVITATION_TTL_HOURS} h, where the invitee's browser makes the keys`,
+        description:
+          'The token is returned once (also inside `url`, in the fragment) and stored only as a keyed hash. ' +
+          'The invitee opens the link, chooses a passphrase, and `POST /invitations/accept` creates the account ' +
+          'in this inbox with this login, name and role.',
+        tags: ['inbox admin'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['login', 'name', 'role', 'inbox'],
+          properties: {
+            login: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{1,63}$' },
+            name: { type: 'string', minLength: 1, maxLength: 120 },
+            role: ROLE,
+            inbox: { type: 'string', enum: inboxIds },
+          },
+        },
+        response: {
+          201: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'token', 'url', 'expiresAt'],
+            properties: {
+              id: UUID,
+              token: { type: 'string' },
+              url: { type: 'string' },
+              expiresAt: { type: 'string', format: 'date-time' },
+            },
+          },
+          ...AUTH_ERRORS,
+          409: ERROR,
+        },
+      },
+    },
+    async (request, reply) => {
+      const s = sessionOf(request);
+      const b = request.body;
+      if (!(await managed(s)).includes(b.inbox))
+        return refuse(reply, 403, 'forbidden_inbox', FORBIDDEN_INBOX);
+      try {
+        const inv = await createInvitation(
+          db,
+          ring(),
+          { login: b.login, name: b.name, role: b.role, inbox: b.inbox, createdBy: s.coordinator.id },
+          inboxIds,
+        );
+        // PUBLIC_URL when set (what invitees reach); otherwise the origin the admin is using.
+        const base = config.publicUrl ?? `${request.protocol}://${request.host}`;
+        return reply.code(201).send({
+          id: inv.id,
+          token: inv.token,
+          url: invitationUrl(base, inv.token),
+          expiresAt: inv.expiresAt.toISOString(),
+        });
+      } catch (err) {
+        if (err instanceof CoordinatorError) return refuse(reply, 409, 'exists', err.message);
+        throw err;
+      }
+    },
+  );
+
+  app.get(
+    '/admin/invitations',
+    {
+      config: ADMIN,
+      schema: {
+        summary: 'Invitations to the inboxes this admin manages, newest first (never their tokens)',
+        tags: ['inbox admin'],
+        response: AUTH_ERRORS,
+      },
+    },
+    async (request) => {
+      const rows = await listInvitations(db, await managed(sessionOf(request)));
+      return {
+        items: rows.map((r) => ({
+          id: r.id,
+          login: r.login,
+          name: r.display_name,
+          role: r.role,
+          inbox: r.inbox_id,
+          createdAt: new Date(r.created_at).toISOString(),
+          expiresAt: new Date(r.expires_at).toISOString(),
+          status: r.used_at ? 'used' : r.revoked_at ? 'revoked' : r.expired ? 'expired' : 'open',
+        })),
+      };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/admin/invitations/:id/revoke',
+    {
+      config: ADMIN,
+      schema: {
+        summary: 'Revoke an open invitation (its link stops working)',
+        tags: ['inbox admin'],
+        params: ID_PARAMS,
+        response: { ...AUTH_ERRORS, 404: ERROR, 409: ERROR },
+      },
+    },
+    async (request, reply) => {
+      const s = sessionOf(request);
+      const inv = await findInvitationById(db, request.params.id);
+      if (!inv) return refuse(reply, 404, 'not_found', 'no such invitation');
+      if (!(await managed(s)).includes(inv.inbox_id))
+        return refuse(reply, 403, 'forbidden_inbox', FORBIDDEN_INBOX);
+      const done = await db.transaction(async (tx) => {
+        if (!(await revokeInvitation(tx, inv.id))) return false;
         await appendAudit(tx, {
           actorId: s.coordinator.id,
-          action: 'account_create',
-          targetId: b.id,
-          detail: b.inbox,
+          action: 'invite_revoke',
+          detail: `${inv.inbox_id}:${inv.id}`,
         });
+        return true;
       });
-      return reply.code(201).send({ id: b.id });
+      if (!done) return refuse(reply, 409, 'closed', 'the invitation was already used or revoked');
+      return { ok: true };
     },
   );
 
@@ -207,6 +367,10 @@ export async function adminRoutes(app: FastifyInstance) {
         if (disabled && request.params.id === s.coordinator.id) {
           return refuse(reply, 400, 'self', 'you cannot disable your own account');
         }
+        if (!(await findCoordinatorById(db, request.params.id)))
+          return refuse(reply, 404, 'not_found', 'no such account');
+        if (!(await managesAccount(s, request.params.id)))
+          return refuse(reply, 403, 'forbidden_inbox', FORBIDDEN_INBOX);
         const ok = await db.transaction(async (tx) => {
           if (!(await setCoordinatorDisabled(tx, request.params.id, disabled))) return false;
           if (disabled) await deleteSessionsOf(tx, request.params.id);
@@ -238,6 +402,8 @@ export async function adminRoutes(app: FastifyInstance) {
       const s = sessionOf(request);
       if (!(await findCoordinatorById(db, request.params.id)))
         return refuse(reply, 404, 'not_found', 'no such account');
+      if (!(await managesAccount(s, request.params.id)))
+        return refuse(reply, 403, 'forbidden_inbox', FORBIDDEN_INBOX);
       await db.transaction(async (tx) => {
         await resetTotp(tx, request.params.id);
         await deleteSessionsOf(tx, request.params.id);
@@ -245,6 +411,43 @@ export async function adminRoutes(app: FastifyInstance) {
           actorId: s.coordinator.id,
           action: 'totp_reset',
           targetId: request.params.id,
+        });
+      });
+      return { ok: true };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { role: 'coordinator' | 'admin' } }>(
+    '/admin/coordinators/:id/role',
+    {
+      config: ADMIN,
+      schema: {
+        summary: 'Change an account’s role (its sessions end, so the new role applies at once)',
+        tags: ['inbox admin'],
+        params: ID_PARAMS,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['role'],
+          properties: { role: ROLE },
+        },
+        response: { ...AUTH_ERRORS, 400: ERROR, 404: ERROR },
+      },
+    },
+    async (request, reply) => {
+      const s = sessionOf(request);
+      const { id } = request.params;
+      if (id === s.coordinator.id) return refuse(reply, 400, 'self', 'you cannot change your own role');
+      if (!(await findCoordinatorById(db, id))) return refuse(reply, 404, 'not_found', 'no such account');
+      if (!(await managesAccount(s, id))) return refuse(reply, 403, 'forbidden_inbox', FORBIDDEN_INBOX);
+      await db.transaction(async (tx) => {
+        await setCoordinatorRole(tx, id, request.body.role);
+        await deleteSessionsOf(tx, id);
+        await appendAudit(tx, {
+          actorId: s.coordinator.id,
+          action: 'role_change',
+          targetId: id,
+          detail: request.body.role,
         });
       });
       return { ok: true };
@@ -264,13 +467,13 @@ export async function adminRoutes(app: FastifyInstance) {
           required: ['id'],
           properties: { id: { type: 'string', enum: inboxIds } },
         },
-        response: { ...AUTH_ERRORS, 404: ERROR },
+        response: AUTH_ERRORS,
       },
     },
     async (request, reply) => {
       const s = sessionOf(request);
-      if (!s.inboxes.includes(request.params.id)) {
-        return refuse(reply, 404, 'not_found', 'you are not a member of this inbox');
+      if (!(await managed(s)).includes(request.params.id)) {
+        return refuse(reply, 403, 'forbidden_inbox', FORBIDDEN_INBOX);
       }
       const rows = await inboxReportKeys(db, request.params.id, s.coordinator.id);
       return { items: rows.map((r) => ({ reportId: r.id, sealedKey: r.sealed_key })) };
@@ -305,23 +508,19 @@ export async function adminRoutes(app: FastifyInstance) {
             },
           },
         },
-        response: { ...AUTH_ERRORS, 400: ERROR, 404: ERROR },
+        response: { ...AUTH_ERRORS, 400: ERROR },
       },
     },
     async (request, reply) => {
       const s = sessionOf(request);
       const { coordinatorId, inbox, keys } = request.body;
-      if (!s.inboxes.includes(inbox))
-        return refuse(reply, 404, 'not_found', 'you are not a member of this inbox');
-      const ring = app.intake.pipeline.keyring;
-      const mine = (await activeMemberships(db, inbox)).find((m) => m.coordinator_id === s.coordinator.id);
-      if (!mine || !memberIsTrusted(ring, mine, inbox))
-        return refuse(reply, 404, 'not_found', 'you are not a member of this inbox');
+      // Only into an inbox whose own membership verifies (a row added behind the service's back grants nothing).
+      if (!(await managed(s)).includes(inbox)) return refuse(reply, 403, 'forbidden_inbox', FORBIDDEN_INBOX);
       const target = await findCoordinatorById(db, coordinatorId);
       if (!target || target.disabled_at)
         return refuse(reply, 400, 'no_account', 'body/coordinatorId: no active account');
       // The keys were re-sealed to the public key this server handed out: only one it vouches for.
-      if (!keysAreTrusted(ring, target))
+      if (!keysAreTrusted(ring(), target))
         return refuse(
           reply,
           400,
@@ -336,7 +535,7 @@ export async function adminRoutes(app: FastifyInstance) {
           tx,
           inbox,
           coordinatorId,
-          memberMac(ring, inbox, coordinatorId, target.public_key),
+          memberMac(ring(), inbox, coordinatorId, target.public_key),
         );
         for (const k of keys) await addReportKey(tx, k.reportId, coordinatorId, k.sealedKey);
         await appendAudit(tx, {

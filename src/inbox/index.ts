@@ -13,6 +13,7 @@ import { purgeIdleSessions } from '../store/index.js';
 import { adminRoutes } from './admin-routes.js';
 import { authRoutes } from './auth-routes.js';
 import { authenticate, type InboxOptions, inboxOptions } from './context.js';
+import { invitationRoutes } from './invitation-routes.js';
 import { reportRoutes } from './report-routes.js';
 import { deriveInboxKeys } from './security.js';
 import { loginThrottle } from './throttle.js';
@@ -65,6 +66,7 @@ export async function inboxPlugin(app: FastifyInstance, opts: InboxPluginOptions
       await api.register(authRoutes);
       await api.register(reportRoutes);
       await api.register(adminRoutes);
+      await api.register(invitationRoutes);
     },
     { prefix: '/api/v1' },
   );

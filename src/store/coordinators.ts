@@ -196,6 +196,17 @@ export async function activeMemberships(db: Queryable, inboxId?: string): Promis
   return r.rows;
 }
 
+/** The memberships of one coordinator, with their MAC inputs (what an admin manages). */
+export async function membershipsOf(db: Queryable, coordinatorId: string): Promise<MembershipRow[]> {
+  const r = await db.query<MembershipRow>(
+    `SELECT m.inbox_id, m.coordinator_id, c.display_name, c.login, c.public_key, m.mac
+       FROM inbox_members m JOIN coordinators c ON c.id = m.coordinator_id
+      WHERE m.coordinator_id = $1 ORDER BY m.inbox_id`,
+    [coordinatorId],
+  );
+  return r.rows;
+}
+
 /** Every membership, active or not, with its MAC inputs (master-key rotation re-MACs them). */
 export async function allMemberships(db: Queryable): Promise<MembershipRow[]> {
   const r = await db.query<MembershipRow>(

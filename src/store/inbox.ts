@@ -187,6 +187,7 @@ export interface CoordinatorSummary {
   login: string;
   display_name: string;
   role: 'coordinator' | 'admin';
+  public_key: string;
   disabled_at: Date | null;
   totp_enabled_at: Date | null;
   inboxes: string[];
@@ -194,7 +195,7 @@ export interface CoordinatorSummary {
 
 export async function listCoordinators(db: Queryable): Promise<CoordinatorSummary[]> {
   const r = await db.query<CoordinatorSummary>(
-    `SELECT c.id, c.login, c.display_name, c.role, c.disabled_at, c.totp_enabled_at,
+    `SELECT c.id, c.login, c.display_name, c.role, c.public_key, c.disabled_at, c.totp_enabled_at,
             coalesce(array_agg(m.inbox_id ORDER BY m.inbox_id) FILTER (WHERE m.inbox_id IS NOT NULL), '{}') AS inboxes
        FROM coordinators c LEFT JOIN inbox_members m ON m.coordinator_id = c.id
       GROUP BY c.id ORDER BY c.login`,
@@ -220,6 +221,19 @@ export async function setCoordinatorDisabled(db: Queryable, id: string, disabled
     `UPDATE coordinators SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) ELSE NULL END,
             updated_at = now() WHERE id = $1 RETURNING id`,
     [id, disabled],
+  );
+  return r.rows.length > 0;
+}
+
+/** Changes an account's role; false for an unknown account. */
+export async function setCoordinatorRole(
+  db: Queryable,
+  id: string,
+  role: 'coordinator' | 'admin',
+): Promise<boolean> {
+  const r = await db.query(
+    'UPDATE coordinators SET role = $2, updated_at = now() WHERE id = $1 RETURNING id',
+    [id, role],
   );
   return r.rows.length > 0;
 }
@@ -502,6 +516,11 @@ export type AuditAction =
   | 'totp_reset'
   | 'passphrase_change'
   | 'signing_key'
+  | 'role_change'
+  | 'invite_create'
+  | 'invite_accept'
+  | 'invite_refused'
+  | 'invite_revoke'
   | 'retention_purge';
 
 export interface AuditEntry {

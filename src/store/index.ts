@@ -48,6 +48,7 @@ export * from './conversations.js';
 export * from './coordinators.js';
 export * from './events.js';
 export * from './inbox.js';
+export * from './invitations.js';
 export * from './outbox.js';
 export * from './reports.js';
 export * from './teams.js';

@@ -17,6 +17,7 @@ describe('every intake command has --help', () => {
       'keygen',
       'migrate',
       'coordinator add',
+      'coordinator invite',
       'flows check',
       'flows diagram',
       'chat',

@@ -282,9 +282,17 @@ for (const backend of backends()) {
         expect(list).toContain('GET /api/v1/audit');
       });
 
-      it('answers 401 without a session on every route but salt and login', async () => {
+      // Public by design: salt and login, and the invitee's side of an invitation (the token is the credential).
+      const PUBLIC = [
+        '/api/v1/auth/salt',
+        '/api/v1/auth/login',
+        '/api/v1/invitations/lookup',
+        '/api/v1/invitations/accept',
+      ];
+
+      it('answers 401 without a session on every route but salt, login and the invitation links', async () => {
         for (const r of routes()) {
-          if (r.path === '/api/v1/auth/salt' || r.path === '/api/v1/auth/login') continue;
+          if (PUBLIC.includes(r.path)) continue;
           const res = await t.app.inject({
             method: r.method,
             url: concrete(r.path.replace('{id}', r.path.includes('/flows/') ? 'youth' : '{id}')),

@@ -2,8 +2,18 @@
  * Helpers of the inbox tests: submitting a youth report through the real intake service, logging in as a
  * coordinator the way the browser does (salt, Argon2id in the client, login key), and authenticated calls.
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { decodeBytes, deriveLoginKeys, encodeBytes, initCrypto } from '../../src/crypto/index.js';
+import {
+  coordinatorSigningKeyPair,
+  decodeBytes,
+  deriveLoginKeys,
+  encodeBytes,
+  generateCoordinatorKeyPair,
+  initCrypto,
+  newPwhashSalt,
+  wrapPrivateKey,
+} from '../../src/crypto/index.js';
 import { SESSION_COOKIE } from '../../src/inbox/index.js';
 
 const CAPS = { buttons: true, deleteMessages: true };
@@ -129,4 +139,25 @@ export function call(
     ...(s ? { cookies: { [SESSION_COOKIE]: s.cookie }, headers: { 'x-csrf-token': s.csrf } } : {}),
     ...(payload !== undefined ? { payload: payload as object } : {}),
   });
+}
+
+/**
+ * What an invitee's (or an admin's) browser sends to create an account: a fresh key pair, the Argon2id
+ * salt, the login key, the private key wrapped under the passphrase, the derived signing public key.
+ * Returns the body and the key pair (to open reports later, as the browser would).
+ */
+export async function enrolmentMaterial(passphrase: string, id: string = randomUUID()) {
+  await initCrypto();
+  const kp = generateCoordinatorKeyPair();
+  const salt = newPwhashSalt();
+  const keys = deriveLoginKeys(passphrase, salt);
+  const body = {
+    id,
+    publicKey: encodeBytes(kp.publicKey),
+    wrappedPrivateKey: wrapPrivateKey(keys.wrapKey, kp.privateKey, id),
+    salt: encodeBytes(salt),
+    loginKey: encodeBytes(keys.loginKey),
+    signingPublicKey: encodeBytes(coordinatorSigningKeyPair(kp.privateKey).publicKey),
+  };
+  return { body, keyPair: kp };
 }

@@ -1,7 +1,10 @@
-/** The audit trail (admins): who did what to which case and when; never content. CSV export. */
+/**
+ * The audit trail (admins): who did what to which case and when; never content. CSV export, and the head
+ * of the hash chain (`GET /admin/audit/head`) to write down and compare with `intake audit verify`.
+ */
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
-import type { Ctx } from './main.js';
+import type { Ctx } from './ctx.js';
 import { formatDate } from './queue.js';
 
 interface Entry {
@@ -17,6 +20,7 @@ export function AuditView(props: { ctx: Ctx }) {
   const { t, lang } = props.ctx;
   const [items, setItems] = useState<Entry[]>([]);
   const [next, setNext] = useState<string | null>(null);
+  const [head, setHead] = useState<{ head: string; count: number } | null>(null);
   const load = async (before?: string) => {
     const page = await api<{ items: Entry[]; nextBefore: string | null }>(
       'GET',
@@ -27,10 +31,23 @@ export function AuditView(props: { ctx: Ctx }) {
   };
   useEffect(() => {
     load();
+    api<{ head: string; count: number }>('GET', '/admin/audit/head').then(setHead, () => setHead(null));
   }, []);
   return (
     <section aria-labelledby="audit-title">
       <h1 id="audit-title">{t.audit}</h1>
+      {head && (
+        <div class="audit-head">
+          <h2 id="audit-head-title">{t.auditHead}</h2>
+          <p>
+            <code data-testid="audit-head" class="hash">
+              {head.head}
+            </code>{' '}
+            ({head.count} {t.entries})
+          </p>
+          <p class="muted">{t.auditHeadHelp}</p>
+        </div>
+      )}
       <p>
         <a href="/api/v1/audit?format=csv" download="audit.csv">
           {t.exportCsv}

@@ -5,8 +5,8 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, type CaseDetail, type FlowLabels } from './api.js';
+import type { Ctx } from './ctx.js';
 import * as keys from './keys.js';
-import type { Ctx } from './main.js';
 import { formatDate } from './queue.js';
 
 interface Payload {

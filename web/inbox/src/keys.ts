@@ -10,16 +10,20 @@ import {
   deriveLoginKeys,
   encodeBytes,
   encryptWithDataKey,
+  generateCoordinatorKeyPair,
   initCrypto,
+  newPwhashSalt,
   noteAssociatedData,
   openDataKey,
   openReportWithDataKey,
+  resealDataKey,
   type SigningKeyPair,
   sealReply,
   signNote,
   signReply,
   unwrapPrivateKey,
   verifyNoteSignature,
+  wrapPrivateKey,
 } from '../../../src/crypto/index.js';
 
 let keyPair: CoordinatorKeyPair | null = null;
@@ -140,4 +144,47 @@ export function sealSignedReply(c: { id: string; receiptPublicKey: string }, aut
   const sealed = sealReply(c.receiptPublicKey, text);
   const signature = signReply(signingKey().privateKey, { reportId: c.id, replyId: id, authorId, sealed });
   return { id, sealed, signature };
+}
+
+/**
+ * Makes a new account's keys here, for an invitation: a fresh X25519 key pair, its Ed25519 signing key,
+ * Argon2id over the chosen passphrase (new salt) into the login key (sent, the server keeps a hash) and the
+ * wrap key (wraps the private key, then wiped). Returns only what the server may see; the passphrase, the
+ * wrap key and the private key stay in this function and are wiped before it returns.
+ */
+export function enrol(passphrase: string, coordinatorId: string) {
+  const kp = generateCoordinatorKeyPair();
+  const sign = coordinatorSigningKeyPair(kp.privateKey);
+  const salt = newPwhashSalt();
+  const k = deriveLoginKeys(passphrase, salt);
+  try {
+    return {
+      id: coordinatorId,
+      publicKey: encodeBytes(kp.publicKey),
+      wrappedPrivateKey: wrapPrivateKey(k.wrapKey, kp.privateKey, coordinatorId),
+      salt: encodeBytes(salt),
+      loginKey: encodeBytes(k.loginKey),
+      signingPublicKey: encodeBytes(sign.publicKey),
+    };
+  } finally {
+    k.loginKey.fill(0);
+    k.wrapKey.fill(0);
+    kp.privateKey.fill(0);
+    sign.privateKey.fill(0);
+  }
+}
+
+/**
+ * A grant: opens each of this coordinator's sealed data keys here and re-seals it to a colleague's public
+ * key (as the server lists it; the server checks that key's MAC before accepting the grant).
+ */
+export function resealFor(items: { reportId: string; sealedKey: string }[], publicKey: string) {
+  if (!keyPair) throw new Error('locked');
+  const mine = keyPair;
+  return items.map((i) => {
+    const k = openDataKey(i.sealedKey, mine);
+    const sealedKey = resealDataKey(k, publicKey);
+    k.fill(0);
+    return { reportId: i.reportId, sealedKey };
+  });
 }

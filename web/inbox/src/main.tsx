@@ -1,30 +1,32 @@
 /**
  * The coordinator inbox UI (Preact). Login derives the keys with Argon2id here; the private key and the
  * opened data keys live in memory only (keys.ts) and are wiped at logout, on "Lock" and after 15 minutes
- * without activity. Nothing is written to localStorage except the interface language.
+ * without activity. Nothing is written to localStorage except the interface language. An invitation link
+ * (`#/invite/<token>`) opens the invitee's page instead of the login.
  */
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { AdminView } from './admin.js';
 import { ApiError, api, type LoginResponse, onSessionLost, setCsrf, type WorkflowInfo } from './api.js';
 import { AuditView } from './audit.js';
 import { CaseView } from './case.js';
+import type { Ctx } from './ctx.js';
 import { type Lang, TEXTS, type Texts } from './i18n.js';
+import { InviteView, inviteToken } from './invite.js';
 import * as keys from './keys.js';
 import { QueueView } from './queue.js';
 import { StatsView } from './stats.js';
+import { EnrollTotp } from './totp.js';
 
 const IDLE_MS = 15 * 60_000;
 
-export interface Ctx {
-  t: Texts;
-  lang: Lang;
-  me: LoginResponse;
-  info: WorkflowInfo;
-  statusLabel: (id: string) => string;
-  memberName: (id: string | null) => string;
-}
-
-type View = { name: 'queue' } | { name: 'case'; reference: string } | { name: 'stats' } | { name: 'audit' };
+type View =
+  | { name: 'queue' }
+  | { name: 'case'; reference: string }
+  | { name: 'stats' }
+  | { name: 'audit' }
+  | { name: 'admin' }
+  | { name: 'account' };
 
 function initialLang(): Lang {
   // The language preference is the only thing kept in localStorage: it is not sensitive.
@@ -32,9 +34,14 @@ function initialLang(): Lang {
   return saved === 'en' ? 'en' : 'fr';
 }
 
-function Login(props: { t: Texts; onDone: (me: LoginResponse) => void; notice: string | null }) {
+function Login(props: {
+  t: Texts;
+  onDone: (me: LoginResponse) => void;
+  notice: string | null;
+  initialLogin?: string;
+}) {
   const { t } = props;
-  const [login, setLogin] = useState('');
+  const [login, setLogin] = useState(props.initialLogin ?? '');
   const [pass, setPass] = useState('');
   const [totp, setTotp] = useState('');
   const [busy, setBusy] = useState(false);
@@ -141,52 +148,37 @@ async function registerSigningKey(me: LoginResponse) {
   }
 }
 
-function EnrollTotp(props: { t: Texts; onDone: () => void }) {
-  const { t } = props;
-  const [setup, setSetup] = useState<{ secret: string; uri: string } | null>(null);
-  const [code, setCode] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    api<{ secret: string; uri: string }>('POST', '/account/totp/setup').then(setSetup, (e) =>
-      setError(String(e.message)),
-    );
-  }, []);
-  async function submit(e: Event) {
-    e.preventDefault();
-    try {
-      await api('POST', '/account/totp/enable', { code });
-      props.onDone();
-    } catch {
-      setError(t.totpInvalid);
-    }
-  }
+/** The coordinator's own account: the second factor (enrolment with a QR code when it is off). */
+function AccountView(props: { ctx: Ctx; onTotp: () => void }) {
+  const { t, me } = props.ctx;
+  const [enrolling, setEnrolling] = useState(false);
+  const [done, setDone] = useState(false);
   return (
-    <main id="main" class="login">
-      <h1>{t.enrollTotp}</h1>
-      <p>{t.enrollHelp}</p>
-      {setup && (
-        <p>
-          <code class="secret">{setup.secret}</code>
-        </p>
+    <section aria-labelledby="account-title">
+      <h1 id="account-title">{t.account}</h1>
+      <p>
+        {me.coordinator.name} ({me.coordinator.login})
+      </p>
+      <h2>{t.secondFactor}</h2>
+      {done && <p role="status">{t.totpDone}</p>}
+      {me.coordinator.totpEnabled && !done && <p>{t.totpOn}</p>}
+      {!me.coordinator.totpEnabled && !enrolling && (
+        <button type="button" onClick={() => setEnrolling(true)}>
+          {t.enableTotp}
+        </button>
       )}
-      <form onSubmit={submit}>
-        <label for="code">{t.totp}</label>
-        <input
-          id="code"
-          inputMode="numeric"
-          pattern="[0-9]{6}"
-          required
-          value={code}
-          onInput={(e) => setCode(e.currentTarget.value)}
+      {enrolling && (
+        <EnrollTotp
+          t={t}
+          headingLevel={2}
+          onDone={() => {
+            setEnrolling(false);
+            setDone(true);
+            props.onTotp();
+          }}
         />
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit">{t.confirm}</button>
-      </form>
-    </main>
+      )}
+    </section>
   );
 }
 
@@ -198,6 +190,14 @@ function App() {
   const [view, setView] = useState<View>({ name: 'queue' });
   const [notice, setNotice] = useState<string | null>(null);
   const [restricted, setRestricted] = useState(false);
+  const [invite, setInvite] = useState<string | null>(inviteToken(location.hash));
+  const [joinedLogin, setJoinedLogin] = useState<string | undefined>(undefined);
+
+  useEffect(() => {
+    const onHash = () => setInvite(inviteToken(location.hash));
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
 
   useEffect(() => {
     document.documentElement.lang = lang;
@@ -292,14 +292,30 @@ function App() {
             {t.stats}
           </button>
           {ctx.me.coordinator.role === 'admin' && (
-            <button
-              type="button"
-              aria-current={view.name === 'audit'}
-              onClick={() => setView({ name: 'audit' })}
-            >
-              {t.audit}
-            </button>
+            <>
+              <button
+                type="button"
+                aria-current={view.name === 'audit'}
+                onClick={() => setView({ name: 'audit' })}
+              >
+                {t.audit}
+              </button>
+              <button
+                type="button"
+                aria-current={view.name === 'admin'}
+                onClick={() => setView({ name: 'admin' })}
+              >
+                {t.admin}
+              </button>
+            </>
           )}
+          <button
+            type="button"
+            aria-current={view.name === 'account'}
+            onClick={() => setView({ name: 'account' })}
+          >
+            {t.account}
+          </button>
         </nav>
       )}
       <span class="spacer" />
@@ -317,11 +333,35 @@ function App() {
     </header>
   );
 
+  if (!me && invite) {
+    return (
+      <>
+        {header}
+        <InviteView
+          t={t}
+          lang={lang}
+          token={invite}
+          onDone={(login) => {
+            // The link is spent: take it out of the address bar and the history entry.
+            history.replaceState(null, '', location.pathname);
+            setInvite(null);
+            setJoinedLogin(login);
+            setNotice(t.inviteDone);
+          }}
+        />
+      </>
+    );
+  }
   if (!me) {
     return (
       <>
         {header}
-        <Login t={t} notice={notice} onDone={loggedIn} />
+        <Login
+          t={t}
+          notice={notice}
+          onDone={loggedIn}
+          {...(joinedLogin ? { initialLogin: joinedLogin } : {})}
+        />
       </>
     );
   }
@@ -329,14 +369,16 @@ function App() {
     return (
       <>
         {header}
-        <EnrollTotp
-          t={t}
-          onDone={async () => {
-            setRestricted(false);
-            await registerSigningKey(me);
-            setInfo(await api<WorkflowInfo>('GET', '/workflow'));
-          }}
-        />
+        <main id="main" class="login">
+          <EnrollTotp
+            t={t}
+            onDone={async () => {
+              setRestricted(false);
+              await registerSigningKey(me);
+              setInfo(await api<WorkflowInfo>('GET', '/workflow'));
+            }}
+          />
+        </main>
       </>
     );
   }
@@ -353,6 +395,15 @@ function App() {
         )}
         {view.name === 'stats' && <StatsView ctx={ctx} />}
         {view.name === 'audit' && <AuditView ctx={ctx} />}
+        {view.name === 'admin' && <AdminView ctx={ctx} />}
+        {view.name === 'account' && (
+          <AccountView
+            ctx={ctx}
+            onTotp={() => {
+              me.coordinator.totpEnabled = true;
+            }}
+          />
+        )}
       </main>
     </>
   );

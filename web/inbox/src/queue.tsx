@@ -1,7 +1,7 @@
 /** The queue: filters, due-time colours, cursor pagination. Shows clear metadata only (nothing to decrypt). */
 import { useEffect, useState } from 'preact/hooks';
 import { api, type QueueItem } from './api.js';
-import type { Ctx } from './main.js';
+import type { Ctx } from './ctx.js';
 
 interface Filters {
   inbox: string;

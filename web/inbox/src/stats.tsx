@@ -5,8 +5,8 @@
 import { useState } from 'preact/hooks';
 import { api, type CaseDetail, type QueueItem } from './api.js';
 import { flowLabels } from './case.js';
+import type { Ctx } from './ctx.js';
 import * as keys from './keys.js';
-import type { Ctx } from './main.js';
 
 type Counts = Record<string, number>;
 interface Stats {
