@@ -62,7 +62,10 @@ async function seriousA11yProblems(page: Page): Promise<string[]> {
 
 /** Clicks the option `id` of the question waiting for an answer. */
 async function press(page: Page, id: string) {
-  await page.locator(`fieldset:not([disabled]) button[data-option="${id}"]`).last().click({ timeout: 30_000 });
+  await page
+    .locator(`fieldset:not([disabled]) button[data-option="${id}"]`)
+    .last()
+    .click({ timeout: 30_000 });
 }
 
 describe('web flow (/chat/) in headless Chromium', () => {
