@@ -17,6 +17,10 @@ import {
 } from '../../src/crypto/index.js';
 import { newReference } from '../../src/intake/index.js';
 import { buildTestApp, type TestApp, testConfig } from '../helper.js';
+import { followUp } from '../inbox/support.js';
+import { insertSignedReply } from '../support/replies.js';
+
+const PASSPHRASE = 'brume matinale sur le canal 93';
 
 interface Keys {
   recipients: { coordinatorId: string; publicKey: string }[];
@@ -140,7 +144,7 @@ describe('web flow public API', () => {
           name: 'Bob Coord',
           login: 'bob',
           inbox: 'coordination',
-          passphrase: 'brume matinale sur le canal 93',
+          passphrase: PASSPHRASE,
         },
         ['coordination'],
       );
@@ -174,7 +178,17 @@ describe('web flow public API', () => {
       const again = await post(t.app, body);
       expect(again.statusCode).toBe(409);
       expect(again.json()).toEqual({ error: 'duplicate' });
-    });
+
+      // A receipt made in the browser works with /suivi in a chat: the coordinator's reply opens with it.
+      await insertSignedReply(t.db, {
+        reportId: body.id,
+        receiptPublicKey: body.receipt.publicKey,
+        text: 'Merci, on te répond ici.',
+        login: 'bob',
+        passphrase: PASSPHRASE,
+      });
+      expect(await followUp(t.app, 'tg-web-1', receipt)).toContain('Merci, on te répond ici.');
+    }, 60_000);
 
     it('refuses bad bodies with 400 and changes nothing', async () => {
       const { body } = sealedBody(t.app, keys);
