@@ -25,6 +25,7 @@ COPY scripts ./scripts
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/dist-inbox ./dist-inbox
+COPY --from=build /app/dist-chat ./dist-chat
 COPY bin ./bin
 COPY config ./config
 COPY flows ./flows

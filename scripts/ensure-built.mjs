@@ -1,7 +1,8 @@
 // Builds what `npm start` runs when it is missing or older than its sources, so that `npm install && npm
 // start` works with no other step and starts fast (compiled JavaScript, no on-the-fly TypeScript):
 // - the service: dist/ from src/ (tsc -p tsconfig.build.json, then scripts/copy-assets.mjs);
-// - the coordinator inbox UI: dist-inbox/ from web/inbox/ and src/crypto/ (vite).
+// - the coordinator inbox UI: dist-inbox/ from web/inbox/ and src/crypto/ (vite);
+// - the web flow: dist-chat/ from web/chat/, src/engine/, src/crypto/ and the routing (vite).
 // Each part is skipped quietly where its sources or its build tool are not there (the production image
 // installs without dev dependencies and ships both builds; the Dockerfile's first `npm ci` runs before the
 // sources are copied). Run by postinstall and prestart.
@@ -54,6 +55,20 @@ if (has('web', 'inbox') && has('node_modules', 'vite')) {
       'build',
       '--config',
       'web/inbox/vite.config.ts',
+      '--logLevel',
+      'warn',
+    ]);
+  }
+}
+
+if (has('web', 'chat') && has('node_modules', 'vite')) {
+  const entry = join(root, 'dist-chat', 'index.html');
+  if (stale(entry, ['web/chat', 'src/crypto', 'src/engine', 'src/intake/routing.ts'])) {
+    run('the web flow (dist-chat/)', [
+      join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
+      'build',
+      '--config',
+      'web/chat/vite.config.ts',
       '--logLevel',
       'warn',
     ]);

@@ -26,6 +26,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { errorHandling } from './plugins/errors.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import type { Database } from './store/index.js';
+import { webFlowPlugin } from './webflow/index.js';
 
 /** What the app needs from outside. */
 export interface AppDeps {
@@ -216,6 +217,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(healthRoutes);
   // Channel and inbox plugins (one line each; each plugin takes what it needs from app.intake).
   await app.register(inboxPlugin);
+  await app.register(webFlowPlugin);
   if (telegramEnabled()) await app.register(telegramChannel, deps.telegram ?? {});
   await app.register(teamsChannel);
   return app;

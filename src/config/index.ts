@@ -42,6 +42,26 @@ export interface FileConfig {
   inboxes: { id: string; name: string }[];
   routing: { rules: RoutingRule[] };
   retention: { closedReportDays: number; dedupHours: number; unclosedWarningDays?: number };
+  /** The web flow (/chat/) and its public API; every field has a default (see {@link webSettings}). */
+  web?: {
+    exitUrl?: string;
+    reportBodyLimitBytes?: number;
+    reportsPerIpPerHour?: number;
+    reportsPerMinute?: number;
+    keysPerIpPerMinute?: number;
+  };
+}
+
+/** The web flow's settings with their defaults filled in. */
+export function webSettings(config: FileConfig): Required<NonNullable<FileConfig['web']>> {
+  return {
+    exitUrl: 'https://www.google.fr/',
+    reportBodyLimitBytes: 262_144,
+    reportsPerIpPerHour: 20,
+    reportsPerMinute: 60,
+    keysPerIpPerMinute: 60,
+    ...config.web,
+  };
 }
 
 /** The whole runtime configuration: files plus environment. */

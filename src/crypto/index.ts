@@ -117,8 +117,11 @@ export {
   openReply,
   RECEIPT_BITS,
   RECEIPT_LENGTH,
+  RECEIPT_LOOKUP_HASH_HEX_CHARS,
   receiptKeyPair,
+  receiptLookupHash,
   receiptLookupTag,
+  receiptTagFromLookupHash,
   sealReply,
 } from './receipt.js';
 

@@ -157,6 +157,42 @@ export function receiptLookupTag(keys: MasterKeys, receipt: string): string {
   return toHex(op, genericHash(op, utf8(normalizeReceipt(receipt)), keys.receiptLookupKey));
 }
 
+/** Domain separation of the receipt lookup hash a browser sends instead of the receipt. */
+const RECEIPT_LOOKUP_HASH_DOMAIN = utf8('intake receipt lookup hash v1\0');
+/** Hex characters of a {@link receiptLookupHash}. */
+export const RECEIPT_LOOKUP_HASH_HEX_CHARS = 64;
+
+/**
+ * What the web flow sends for a receipt it made in the browser: hex BLAKE2b-256 of a domain label and the
+ * normalised receipt (unkeyed, so the page can compute it; 80 bits of receipt entropy keep it unguessable).
+ * The server never sees the receipt: it keys this hash with {@link receiptTagFromLookupHash}.
+ */
+export function receiptLookupHash(receipt: string): string {
+  const op = 'receiptLookupHash';
+  return toHex(
+    op,
+    genericHash(op, concatBytes(RECEIPT_LOOKUP_HASH_DOMAIN, utf8(normalizeReceipt(receipt))), null),
+  );
+}
+
+/**
+ * The stored lookup tag of a receipt known only by its {@link receiptLookupHash}: hex keyed BLAKE2b-256
+ * (receipt-lookup subkey, the hash's 32 bytes). `/suivi` computes it from the receipt as well, so a receipt
+ * made in a browser and one made by a chat are found the same way.
+ */
+export function receiptTagFromLookupHash(keys: MasterKeys, lookupHash: string): string {
+  const op = 'receiptTagFromLookupHash';
+  if (typeof keys !== 'object' || keys === null)
+    throw new CryptoInputError(op, 'keys must come from deriveSubkeys()');
+  expectBytes(op, 'receipt-lookup subkey', keys.receiptLookupKey, KEY_BYTES);
+  if (typeof lookupHash !== 'string' || !/^[0-9a-f]{64}$/.test(lookupHash)) {
+    throw new CryptoInputError(op, 'lookupHash must be 64 lower-case hex characters');
+  }
+  const bytes = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) bytes[i] = Number.parseInt(lookupHash.slice(2 * i, 2 * i + 2), 16);
+  return toHex(op, genericHash(op, bytes, keys.receiptLookupKey));
+}
+
 /**
  * Seals a coordinator's reply to a report's receipt public key (crypto_box_seal of the padded UTF-8
  * text). Only the receipt holder can open it. Returns base64url `0x05 || sealed box`.

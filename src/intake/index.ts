@@ -22,15 +22,21 @@ export {
   trustedSigningKey,
 } from './integrity.js';
 export { type Keyring, loadKeyring } from './keyring.js';
+export { type AttemptLimiter, localLimiter } from './limiter.js';
 export { inboxReadiness, UNCLOSED_WARNING_DAYS, unclosedReportsWarning } from './readiness.js';
 export { type RoutingDecision, type RoutingInput, route } from './routing.js';
 export {
+  type AcceptSealedResult,
+  type BrowserSealedReport,
   type ChannelData,
   type InboundTurn,
+  type InboxRecipient,
   IntakeService,
   type MessageId,
   newReference,
+  REFERENCE_PATTERN,
   type ReceiptLimits,
+  recipientsTag,
   type SubmitterNotifier,
   type TurnOutcome,
 } from './service.js';

@@ -5,7 +5,7 @@
  * all (the platform then redelivers it). Nothing readable is written: the state is sealed with a key that
  * needs the raw platform id, and a report is sealed to the coordinators of its inbox before it is stored.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/index.js';
 import {
@@ -19,7 +19,10 @@ import {
   openState,
   REPORT_ENVELOPE_VERSION,
   receiptKeyPair,
+  receiptLookupHash,
   receiptLookupTag,
+  receiptTagFromLookupHash,
+  type SealedReport,
   sealContact,
   sealReport,
   sealState,
@@ -50,6 +53,7 @@ import {
   deleteTrail,
   findConversation,
   findPendingReplies,
+  findReportById,
   findReportByReceiptTag,
   findReportByReference,
   inboxRecipients,
@@ -188,6 +192,49 @@ export interface NewReportNotice {
   urgency: Urgency;
   kind: 'professional' | 'youth';
 }
+
+/** A member of an inbox a report may be sealed to: coordinator id and base64url X25519 public key. */
+export interface InboxRecipient {
+  coordinatorId: string;
+  publicKey: string;
+}
+
+/** A report sealed in the browser, as the public API validated it. */
+export interface BrowserSealedReport {
+  /** UUID made by the page: the envelope's associated data. */
+  id: string;
+  reference: string;
+  inbox: string;
+  kind: FlowKind;
+  urgency: Urgency;
+  /** The tag of the recipients the page sealed to, as `GET .../recipients` gave it. */
+  recipientsTag: string;
+  envelope: SealedReport;
+  /** The receipt's lookup hash (never the receipt), the salt and public key of its reply key pair. */
+  receipt?: { lookupHash: string; salt: string; publicKey: string };
+  now: number;
+}
+
+/** The outcome of {@link IntakeService.acceptSealedReport}. */
+export type AcceptSealedResult =
+  | { ok: true }
+  | { ok: false; reason: 'no_recipient' | 'duplicate' | 'reference_taken' }
+  | { ok: false; reason: 'stale_recipients'; recipients: InboxRecipient[]; recipientsTag: string };
+
+/**
+ * A short tag of an inbox's recipients (ids and public keys): the page sends back the one it sealed to,
+ * and a different one means a member or a key changed since (409, seal again).
+ */
+export function recipientsTag(recipients: readonly InboxRecipient[]): string {
+  const sorted = [...recipients]
+    .map((r) => `${r.coordinatorId}:${r.publicKey}`)
+    .sort()
+    .join('\n');
+  return createHash('sha256').update(sorted, 'utf8').digest('base64url');
+}
+
+/** The shape of a public case reference. */
+export const REFERENCE_PATTERN = '^R-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{6}$';
 
 const REFERENCE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -602,6 +649,92 @@ export class IntakeService {
     }
   }
 
+  /**
+   * The members of an inbox a report may be sealed to. A membership the service did not write (its MAC
+   * fails) receives nothing: a database writer cannot add a silent reader. The coordinator id is not
+   * content; /readyz reports the same problem.
+   */
+  async trustedRecipients(tx: Queryable, inbox: string): Promise<InboxRecipient[]> {
+    const { keyring, logger, metrics } = this.deps;
+    const candidates = await inboxRecipients(tx, inbox);
+    const trusted: InboxRecipient[] = [];
+    for (const r of candidates) {
+      if (memberIsTrusted(keyring, r, inbox)) {
+        trusted.push({ coordinatorId: r.id, publicKey: r.public_key });
+        continue;
+      }
+      metrics?.errors.inc({ kind: 'member_integrity' });
+      logger.warn(
+        { inbox, coordinatorId: r.id },
+        'inbox membership fails the integrity check: not sealed to it',
+      );
+    }
+    return trusted;
+  }
+
+  /**
+   * Stores a report sealed in the person's browser (the web flow): the server checks that it was sealed to
+   * exactly the inbox's trusted recipients as they are now (else `stale`, with the current keys, and the
+   * page seals again), keys the receipt's lookup hash, and stores the envelope, the queue metadata and the
+   * reply public key. It never sees an answer, the receipt or a reply private key.
+   */
+  async acceptSealedReport(input: BrowserSealedReport): Promise<AcceptSealedResult> {
+    const { db, keyring, logger, metrics } = this.deps;
+    const result = await db.transaction(async (tx): Promise<AcceptSealedResult> => {
+      const recipients = await this.trustedRecipients(tx, input.inbox);
+      if (recipients.length === 0) return { ok: false, reason: 'no_recipient' };
+      const tag = recipientsTag(recipients);
+      const sealedTo = new Set(input.envelope.keys.map((k) => k.coordinatorId));
+      const exact =
+        input.recipientsTag === tag &&
+        sealedTo.size === input.envelope.keys.length &&
+        sealedTo.size === recipients.length &&
+        recipients.every((r) => sealedTo.has(r.coordinatorId));
+      if (!exact) return { ok: false, reason: 'stale_recipients', recipients, recipientsTag: tag };
+      if (await findReportById(tx, input.id)) return { ok: false, reason: 'duplicate' };
+      if (await findReportByReference(tx, input.reference)) return { ok: false, reason: 'reference_taken' };
+      await insertReport(tx, {
+        id: input.id,
+        reference: input.reference,
+        inboxId: input.inbox,
+        flowKind: input.kind,
+        channel: 'web',
+        urgency: input.urgency,
+        envelopeVersion: input.envelope.v,
+        nonce: input.envelope.nonce,
+        ciphertext: input.envelope.ciphertext,
+        receivedAt: new Date(input.now),
+        keys: input.envelope.keys,
+        ...(input.receipt
+          ? {
+              receiptTag: receiptTagFromLookupHash(keyring.current, input.receipt.lookupHash),
+              receiptSalt: input.receipt.salt,
+              receiptPublicKey: input.receipt.publicKey,
+            }
+          : {}),
+      });
+      return { ok: true };
+    });
+    if (!result.ok) {
+      metrics?.errors.inc({ kind: `web_${result.reason}` });
+      return result;
+    }
+    metrics?.submissions.inc({ channel: 'web', kind: input.kind, urgency: input.urgency });
+    logger.info({ inbox: input.inbox, kind: input.kind, urgency: input.urgency }, 'sealed web report stored');
+    const notice: NewReportNotice = {
+      reference: input.reference,
+      inbox: input.inbox,
+      urgency: input.urgency,
+      kind: input.kind,
+    };
+    for (const listener of this.reportListeners) {
+      Promise.resolve()
+        .then(() => listener(notice))
+        .catch((err) => logger.warn({ err }, 'report listener failed'));
+    }
+    return result;
+  }
+
   private async submit(
     tx: Queryable,
     effect: SubmitEffect,
@@ -623,18 +756,7 @@ export class IntakeService {
       logger.error({ flow: effect.flowId, kind: effect.kind }, 'submission refused: no routing rule matches');
       return { ok: false };
     }
-    const candidates = await inboxRecipients(tx, decision.inbox);
-    // A membership the service did not write (its MAC fails) receives nothing: a database writer cannot add
-    // a silent reader. The coordinator id is not content; /readyz reports the same problem.
-    const recipients = candidates.filter((r) => {
-      if (memberIsTrusted(keyring, r, decision.inbox)) return true;
-      metrics?.errors.inc({ kind: 'member_integrity' });
-      logger.warn(
-        { inbox: decision.inbox, coordinatorId: r.id },
-        'inbox membership fails the integrity check: not sealed to it',
-      );
-      return false;
-    });
+    const recipients = await this.trustedRecipients(tx, decision.inbox);
     if (recipients.length === 0) {
       metrics?.errors.inc({ kind: 'no_recipient' });
       logger.error(
@@ -660,7 +782,7 @@ export class IntakeService {
     const sealed = sealReport({
       reportId: id,
       payload,
-      recipients: recipients.map((r) => ({ coordinatorId: r.id, publicKey: r.public_key })),
+      recipients,
     });
     let receipt: string | undefined;
     let receiptFields: { receiptTag: string; receiptSalt: string; receiptPublicKey: string } | undefined;
@@ -734,22 +856,30 @@ export class IntakeService {
       this.deps.metrics?.errors.inc({ kind: 'receipt_throttled' });
       return [{ type: 'text', text: t.throttled }];
     }
-    let tags: string[];
+    // Two forms of tag per master key: a chat's (keyed hash of the receipt) and the web flow's (keyed hash
+    // of the receipt's lookup hash, made in the browser); a receipt from either works here.
+    let forms: [chat: string, web: string][];
     try {
-      tags = this.deps.keyring.all.map((keys) => receiptLookupTag(keys, receipt));
+      const lookupHash = receiptLookupHash(receipt);
+      forms = this.deps.keyring.all.map((keys) => [
+        receiptLookupTag(keys, receipt),
+        receiptTagFromLookupHash(keys, lookupHash),
+      ]);
     } catch {
       // normalizeReceipt refuses malformed input: same answer as an unknown receipt.
-      tags = [];
+      forms = [];
     }
     // Database errors are not caught here: the turn fails and the platform retries (503).
     let report: Awaited<ReturnType<typeof findReportByReceiptTag>>;
-    for (const [i, tag] of tags.entries()) {
-      report = await findReportByReceiptTag(tx, tag);
-      if (report && i > 0) {
-        // Found under an older master key: move the tag to the current one (rotation).
-        await updateReceiptTag(tx, report.id, tags[0]!);
+    search: for (const [i, tags] of forms.entries()) {
+      for (const [form, tag] of tags.entries()) {
+        report = await findReportByReceiptTag(tx, tag);
+        if (report && i > 0) {
+          // Found under an older master key: move the tag to the current one, in the same form (rotation).
+          await updateReceiptTag(tx, report.id, forms[0]![form]!);
+        }
+        if (report) break search;
       }
-      if (report) break;
     }
     if (!report?.receipt_salt) {
       this.deps.metrics?.errors.inc({ kind: 'receipt_unknown' });

@@ -78,6 +78,11 @@ export async function findReportByReference(
   return r.rows[0];
 }
 
+export async function findReportById(db: Queryable, id: string): Promise<ReportRow | undefined> {
+  const r = await db.query<ReportRow>(`SELECT ${COLUMNS} FROM reports WHERE id = $1`, [id]);
+  return r.rows[0];
+}
+
 export async function findReportByReceiptTag(db: Queryable, tag: string): Promise<ReportRow | undefined> {
   const r = await db.query<ReportRow>(`SELECT ${COLUMNS} FROM reports WHERE receipt_tag = $1`, [tag]);
   return r.rows[0];

@@ -19,7 +19,9 @@ import {
   RECEIPT_BITS,
   ReplyDecryptError,
   receiptKeyPair,
+  receiptLookupHash,
   receiptLookupTag,
+  receiptTagFromLookupHash,
   sealReply,
 } from '../../src/crypto/index.js';
 import { RECEIPT_ALPHABET } from '../../src/crypto/receipt.js';
@@ -153,5 +155,28 @@ describe('receiptLookupTag', () => {
     expect(receiptLookupTag(keys, receipt.toLowerCase().replace(/-/g, ''))).toBe(tag);
     expect(receiptLookupTag(keys, generateReceipt())).not.toBe(tag);
     expect(receiptLookupTag(deriveSubkeys(parseMasterKey(generateMasterKey())), receipt)).not.toBe(tag);
+  });
+});
+
+describe('receiptLookupHash and receiptTagFromLookupHash (receipts made in the browser)', () => {
+  it('hashes the normalised receipt without a key, and the server keys the hash per master key', () => {
+    const keys = deriveSubkeys(parseMasterKey(generateMasterKey()));
+    const receipt = generateReceipt();
+    const hash = receiptLookupHash(receipt);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(receiptLookupHash(receipt.toLowerCase().replace(/-/g, ' '))).toBe(hash);
+    expect(hash).not.toContain(receipt.replace(/-/g, ''));
+    const tag = receiptTagFromLookupHash(keys, hash);
+    expect(tag).toMatch(/^[0-9a-f]{64}$/);
+    expect(tag).not.toBe(hash);
+    expect(tag).not.toBe(receiptLookupTag(keys, receipt));
+    expect(receiptTagFromLookupHash(deriveSubkeys(parseMasterKey(generateMasterKey())), hash)).not.toBe(tag);
+  });
+
+  it('refuses a lookup hash that is not 64 lower-case hex characters', () => {
+    const keys = deriveSubkeys(parseMasterKey(generateMasterKey()));
+    for (const bad of ['', 'ab', 'G'.repeat(64), 'A'.repeat(64), `${'0'.repeat(64)}0`]) {
+      expect(() => receiptTagFromLookupHash(keys, bad)).toThrow(/^receiptTagFromLookupHash/);
+    }
   });
 });

@@ -1,0 +1,392 @@
+/**
+ * The web flow (Preact): the same engine (`step` from src/engine) on the same flows as the chats, run in the
+ * person's browser. The conversation lives in this module's memory only: nothing in localStorage,
+ * sessionStorage, IndexedDB or cookies, and the server never receives an answer (the report is sealed here,
+ * see seal.ts). "Quitter" and Escape pressed twice forget everything and replace the page with a neutral
+ * site, so Back does not come back to it.
+ */
+import { render } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import {
+  type Capabilities,
+  type ConversationState,
+  type Effect,
+  type Flow,
+  type Lang,
+  type Reply,
+  type Status,
+  step,
+  type Turn,
+} from '../../../src/engine/index.js';
+import { loadConfig, loadFlow, type PublicConfig } from './api.js';
+import { UI, type UiTexts } from './i18n.js';
+import { sealAndSend } from './seal.js';
+
+const CAPABILITIES: Capabilities = { buttons: true, deleteMessages: true };
+/** Where Quitter goes before the configuration is loaded. */
+const FALLBACK_EXIT = 'https://www.google.fr/';
+/** Two presses of Escape within this delay leave the page. */
+const DOUBLE_ESCAPE_MS = 1500;
+
+type NewEntry = { from: 'bot'; reply: Reply } | { from: 'me'; text: string };
+type Entry = NewEntry & { id: number };
+
+/** Everything the page knows about the conversation: in memory, dropped by {@link quickExit}. */
+const memory: {
+  config: PublicConfig | null;
+  flow: Flow | null;
+  state: ConversationState | null;
+} = { config: null, flow: null, state: null };
+
+let setEntriesHook: ((e: Entry[]) => void) | null = null;
+
+/** Forgets the conversation and replaces this page (and its history entry) with a neutral site. */
+function quickExit() {
+  const exitUrl = memory.config?.exitUrl ?? FALLBACK_EXIT;
+  memory.state = null;
+  memory.flow = null;
+  memory.config = null;
+  setEntriesHook?.([]);
+  document.body.replaceChildren();
+  document.title = '';
+  location.replace(exitUrl);
+}
+
+function langOf(state: ConversationState | null, fallback: Lang): Lang {
+  return state?.lang ?? fallback;
+}
+
+function EmergencyCard(props: { reply: Extract<Reply, { type: 'emergency' }> }) {
+  const { reply } = props;
+  return (
+    <section class="emergency" aria-label={reply.title}>
+      <h2>{reply.title}</h2>
+      <ul>
+        {reply.lines.map((l) => (
+          <li key={l.number}>
+            <a href={`tel:${l.number.replace(/\s/g, '')}`} class="number">
+              {l.number}
+            </a>{' '}
+            <span>{l.label}</span>
+          </li>
+        ))}
+      </ul>
+      {reply.text ? <p class="pre">{reply.text}</p> : null}
+    </section>
+  );
+}
+
+function BotReply(props: {
+  reply: Reply;
+  active: boolean;
+  t: UiTexts;
+  onChoice: (stepId: string, optionId: string) => void;
+}) {
+  const { reply, active, t } = props;
+  switch (reply.type) {
+    case 'text':
+      return <p class="bubble bot pre">{reply.text}</p>;
+    case 'emergency':
+      return <EmergencyCard reply={reply} />;
+    case 'summary':
+      return (
+        <section class="bubble bot summary" aria-label={reply.title}>
+          <h2>{reply.title}</h2>
+          <dl>
+            {reply.items.map((i) => (
+              <div key={i.stepId}>
+                <dt>{i.label}</dt>
+                <dd class="pre">{i.value}</dd>
+              </div>
+            ))}
+          </dl>
+        </section>
+      );
+    case 'receipt':
+      return (
+        <section class="bubble bot receipt" aria-label={t.receiptTitle}>
+          <p>
+            {t.reference} : <strong>{reply.reference}</strong>
+          </p>
+          {reply.receipt ? (
+            <p>
+              {t.receiptTitle} :{' '}
+              <strong class="code" data-testid="receipt">
+                {reply.receipt}
+              </strong>
+            </p>
+          ) : null}
+          <p class="pre">{reply.text}</p>
+        </section>
+      );
+    case 'choices':
+      return (
+        <fieldset class="bubble bot choices" disabled={!active}>
+          <legend class="pre">{reply.text}</legend>
+          <div class="options">
+            {reply.options.map((o) => (
+              <button
+                key={o.id}
+                type="button"
+                data-option={o.id}
+                class={o.selected ? 'option selected' : 'option'}
+                {...(reply.multi && !o.id.startsWith('$')
+                  ? { 'aria-pressed': o.selected ? 'true' : 'false' }
+                  : {})}
+                onClick={() => props.onChoice(reply.stepId, o.id)}
+              >
+                {o.label}
+              </button>
+            ))}
+          </div>
+        </fieldset>
+      );
+  }
+}
+
+function App() {
+  const [entries, setEntries] = useState<Entry[]>([]);
+  const [status, setStatus] = useState<Status | 'loading' | 'failed'>('loading');
+  const [busy, setBusy] = useState(false);
+  const [draft, setDraft] = useState('');
+  const [lang, setLang] = useState<Lang>('fr');
+  const nextId = useRef(1);
+  const endRef = useRef<HTMLDivElement>(null);
+  const inputRef = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
+  setEntriesHook = setEntries;
+  const t = UI[lang];
+
+  const add = (list: Entry[], more: NewEntry[]) => [
+    ...list,
+    ...more.map((e) => ({ ...e, id: nextId.current++ }) as Entry),
+  ];
+
+  /** Runs one turn through the engine, then its effects (sealing the report, erasing). */
+  async function run(turn: Turn, shown?: string) {
+    const { flow, config } = memory;
+    if (!flow || !config) return;
+    const options = { defaultLang: config.languages.default };
+    let result = step(flow, memory.state, turn, options);
+    let list = shown ? add(entries, [{ from: 'me', text: shown }]) : entries;
+    list = add(
+      list,
+      result.replies.map((reply) => ({ from: 'bot', reply })),
+    );
+    memory.state = result.state;
+    setEntries(list);
+    setStatus(result.status);
+    setLang(langOf(result.state, lang));
+    const pending: Effect[] = [...result.effects];
+    while (pending.length > 0) {
+      const effect = pending.shift()!;
+      if (effect.type === 'submit') {
+        setBusy(true);
+        const sent = await sealAndSend(effect, config).catch(() => ({
+          ok: false as const,
+          reason: 'unavailable' as const,
+        }));
+        setBusy(false);
+        const now = Date.now();
+        const follow: Turn = sent.ok
+          ? {
+              kind: 'submitted',
+              now,
+              reference: sent.reference,
+              ...(sent.receipt ? { receipt: sent.receipt } : {}),
+              capabilities: CAPABILITIES,
+            }
+          : { kind: 'submit_failed', now, reason: sent.reason, capabilities: CAPABILITIES };
+        result = step(flow, memory.state, follow, options);
+        memory.state = result.state;
+        list = add(
+          list,
+          result.replies.map((reply) => ({ from: 'bot', reply })),
+        );
+        setEntries(list);
+        setStatus(result.status);
+        pending.push(...result.effects);
+      } else if (effect.type === 'erase') {
+        // /effacer: everything shown so far goes, the engine's last words stay.
+        list = add(
+          [],
+          result.replies.map((reply) => ({ from: 'bot', reply })),
+        );
+        setEntries(list);
+      } else if (effect.type === 'follow_up') {
+        list = add(list, [
+          { from: 'bot', reply: { type: 'text', text: UI[langOf(memory.state, lang)].followUpSoon } },
+        ]);
+        setEntries(list);
+      }
+      // 'forget' and 'mark_urgent': nothing is stored, nothing to notify from the page.
+    }
+  }
+
+  useEffect(() => {
+    const params = new URLSearchParams(location.search);
+    const wanted = params.get('lang');
+    const locale = wanted === 'en' || wanted === 'fr' ? wanted : undefined;
+    if (locale) setLang(locale);
+    (async () => {
+      const config = await loadConfig();
+      memory.config = config;
+      const flow = await loadFlow(params.get('flow'), config);
+      memory.flow = flow;
+      await run({
+        kind: 'start',
+        now: Date.now(),
+        payload: flow.id,
+        ...(locale ? { locale } : {}),
+        capabilities: CAPABILITIES,
+      });
+    })().catch(() => setStatus('failed'));
+    // Escape twice (within 1.5 s) leaves, from anywhere on the page.
+    let lastEscape = 0;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      const now = Date.now();
+      if (now - lastEscape < DOUBLE_ESCAPE_MS) quickExit();
+      lastEscape = now;
+    };
+    // Shown again from the back-forward cache: never show the old conversation.
+    const onShow = (e: PageTransitionEvent) => {
+      if (e.persisted) quickExit();
+    };
+    document.addEventListener('keydown', onKey);
+    window.addEventListener('pageshow', onShow);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      window.removeEventListener('pageshow', onShow);
+    };
+  }, []);
+
+  useEffect(() => {
+    document.documentElement.lang = lang;
+  }, [lang]);
+
+  useEffect(() => {
+    endRef.current?.scrollIntoView?.({ block: 'end' });
+  }, [entries]);
+
+  const lastChoices = (() => {
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i]!;
+      if (e.from === 'bot' && e.reply.type === 'choices') return e.id;
+    }
+    return -1;
+  })();
+  const current = memory.flow?.steps.find((s) => s.id === memory.state?.stepId);
+  const done = status === 'completed' || status === 'stopped' || status === 'erased';
+  const canType = !busy && !done && status !== 'loading' && status !== 'failed';
+
+  const send = (text: string, shown = text) => {
+    if (!text.trim() || busy) return;
+    setDraft('');
+    void run({ kind: 'text', now: Date.now(), text, locale: lang, capabilities: CAPABILITIES }, shown);
+  };
+  const choose = (stepId: string, optionId: string) => {
+    if (busy) return;
+    const e = entries.find((x) => x.id === lastChoices);
+    const label =
+      e?.from === 'bot' && e.reply.type === 'choices'
+        ? e.reply.options.find((o) => o.id === optionId)?.label
+        : '';
+    void run({ kind: 'choice', now: Date.now(), stepId, optionId, capabilities: CAPABILITIES }, label);
+  };
+
+  const inputType = current && 'type' in current ? current.type : 'text';
+  return (
+    <div class="page">
+      <header class="bar">
+        <p class="privacy">{t.privacy}</p>
+        <div class="controls">
+          <button type="button" class="control" onClick={() => send('/aide', t.help)} disabled={!canType}>
+            {t.help}
+          </button>
+          <button
+            type="button"
+            class="control urgent"
+            onClick={() => send('/urgence', t.emergency)}
+            disabled={!canType}
+          >
+            {t.emergency}
+          </button>
+          <button type="button" class="control exit" onClick={quickExit} title={t.exitHint}>
+            {t.exit}
+          </button>
+        </div>
+      </header>
+      <main>
+        <h1 class="visually-hidden">{t.conversation}</h1>
+        {status === 'loading' ? <p role="status">{t.loading}</p> : null}
+        {status === 'failed' ? <p role="alert">{t.failed}</p> : null}
+        <div class="log" role="log" aria-live="polite">
+          {entries.map((e) =>
+            e.from === 'me' ? (
+              <p key={e.id} class="bubble me pre">
+                {e.text}
+              </p>
+            ) : (
+              <BotReply
+                key={e.id}
+                reply={e.reply}
+                active={e.id === lastChoices && canType}
+                t={t}
+                onChoice={choose}
+              />
+            ),
+          )}
+          {busy ? <p role="status">{t.sending}</p> : null}
+          <div ref={endRef} />
+        </div>
+      </main>
+      {canType ? (
+        <form
+          class="composer"
+          onSubmit={(ev) => {
+            ev.preventDefault();
+            send(draft);
+          }}
+        >
+          <label for="answer" class="visually-hidden">
+            {t.answer}
+          </label>
+          {inputType === 'date' ? (
+            <input
+              id="answer"
+              ref={inputRef}
+              type="date"
+              value={draft}
+              onInput={(ev) => setDraft((ev.target as HTMLInputElement).value)}
+            />
+          ) : inputType === 'number' ? (
+            <input
+              id="answer"
+              ref={inputRef}
+              type="text"
+              inputMode="numeric"
+              autoComplete="off"
+              value={draft}
+              onInput={(ev) => setDraft((ev.target as HTMLInputElement).value)}
+            />
+          ) : (
+            <textarea
+              id="answer"
+              ref={inputRef}
+              rows={2}
+              maxLength={2000}
+              autoComplete="off"
+              value={draft}
+              onInput={(ev) => setDraft((ev.target as HTMLTextAreaElement).value)}
+            />
+          )}
+          <button type="submit" class="send">
+            {t.send}
+          </button>
+        </form>
+      ) : null}
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
