@@ -356,6 +356,12 @@ async function main() {
       const live = await startChild({ script: SERVER, env: serviceEnv, nodeArgs: profileArgs });
       children.push(live);
       const before = rssOf(live.pid);
+      // Earlier phases leave conversations in progress (the text load never finishes its users).
+      const countConversations = async () =>
+        Number(
+          (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM conversations')).rows[0]?.n ?? 0,
+        );
+      const already = await countConversations();
       let started = 0;
       let failures = 0;
       const lanes = Array.from({ length: 64 }, async () => {
@@ -371,9 +377,7 @@ async function main() {
         }
       });
       await Promise.all(lanes);
-      const count = Number(
-        (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM conversations')).rows[0]?.n ?? 0,
-      );
+      const count = (await countConversations()) - already;
       const after = rssOf(live.pid);
       results.live = { count, before, after, failures };
       out(`## ${LIVE} live conversations (3 turns each, in progress, stored)`);
