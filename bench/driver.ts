@@ -32,6 +32,21 @@ export function youthSteps(n: number): Step[] {
   ];
 }
 
+/**
+ * Typed text where a button is expected, 15 turns: `/start jeune`, then 14 free texts at the first question
+ * (a choice), each answered by a re-prompt (the question again with its buttons). 15 updates a user stay
+ * under the service's flood limit (30 per 10 s) at any rate this machine reaches.
+ */
+export function textSteps(n: number): Step[] {
+  return [
+    { say: '/start jeune' },
+    ...Array.from({ length: 14 }, (_, i) => ({ say: `bonjour, je sais pas trop (${n} ${i})` })),
+  ];
+}
+
+/** A walk: the steps one simulated user sends. */
+export type Walk = (userId: number) => Step[];
+
 let updateId = 1_000_000 + Math.floor(Math.random() * 1_000_000) * 100;
 export const nextUpdateId = () => ++updateId;
 
@@ -123,6 +138,10 @@ export class SimUser {
         chat: this.chat(),
         from: this.from(),
         text,
+        // Telegram marks a leading command as an entity (grammY's bot.command() matches on it).
+        ...(text.startsWith('/')
+          ? { entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }] }
+          : {}),
       },
     };
   }
@@ -216,6 +235,8 @@ export async function closedLoop(opts: {
   newUserId: () => number;
   /** Expect a report at the end (our service); the reference has none. */
   expectReports: boolean;
+  /** The steps of each user (default: the youth walk to a sealed report). */
+  walk?: Walk;
 }): Promise<RunResult> {
   const latencies: number[] = [];
   let errors = 0;
@@ -224,7 +245,8 @@ export async function closedLoop(opts: {
   const deadline = start + opts.seconds * 1000;
   const lane = async () => {
     while (performance.now() < deadline) {
-      const u = new SimUser(opts.newUserId(), opts.fake);
+      const id = opts.newUserId();
+      const u = new SimUser(id, opts.fake, opts.walk?.(id));
       while (!u.done && performance.now() < deadline) {
         let update: unknown;
         try {

@@ -4,6 +4,12 @@
  * to a sealed report through POST /telegram/webhook (the Bot API is an in-process fake that answers at once).
  * Then the same load against a bare reference (bench/reference.ts: parse the same JSON, one INSERT).
  *
+ * First, side by side in one run (issue 16): ours, the usual alternative (bench/peer-grammy.ts: grammY +
+ * @grammyjs/storage-psql, no encryption, dedup, lock or outbox) and the bare reference, under two loads of
+ * 50 closed-loop users: typed text answered by a re-prompt, and the youth flow with button presses. Each run
+ * is interleaved (text: ours, peer, reference; youth: the same), with CPU per turn of the process and of
+ * PostgreSQL and Bot API calls per turn, and the ratio ours/peer.
+ *
  * Prints: turns/s, p50/p95/p99 turn latency, reports/s, peak RSS, ratio ours/reference; p99 at a fixed
  * 500 turns/s; RSS with 10,000 live conversations; first page of the inbox queue over 100,000 reports (p95);
  * `npm start` to ready with the embedded database.
@@ -15,10 +21,11 @@
  *                                BENCH_PROFILE=1 to write a --cpu-prof of the service to bench/profiles/,
  *                                BENCH_TSX=1 to run src/server.ts through tsx (`npm run dev`) instead of
  *                                the built dist/server.js (`npm start`, the Dockerfile; rebuilt first if stale),
- *                                BENCH_ONLY=throughput,rate,live,reference,inbox,start to pick phases)
+ *                                BENCH_COMPARE_USERS=50, BENCH_COMPARE_SECONDS=15, BENCH_ROUNDS=1 (side by
+ *                                side), BENCH_ONLY=compare,throughput,rate,live,reference,inbox,start)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -34,6 +41,9 @@ import {
   rssOf,
   SimUser,
   summarize,
+  textSteps,
+  type Walk,
+  youthSteps,
 } from './driver.js';
 import { startLeanFakeBotApi } from './fake-telegram.js';
 import { type Child, ROOT, startChild } from './processes.js';
@@ -47,7 +57,10 @@ const LIVE = Number(env.BENCH_LIVE ?? 10_000);
 const REPORTS = Number(env.BENCH_REPORTS ?? 100_000);
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info';
 const SERVER = env.BENCH_TSX === '1' ? 'src/server.ts' : 'dist/server.js';
-const ONLY = new Set((env.BENCH_ONLY ?? 'throughput,rate,live,reference,inbox,start').split(','));
+const ONLY = new Set((env.BENCH_ONLY ?? 'compare,throughput,rate,live,reference,inbox,start').split(','));
+const COMPARE_USERS = Number(env.BENCH_COMPARE_USERS ?? 50);
+const COMPARE_SECONDS = Number(env.BENCH_COMPARE_SECONDS ?? 15);
+const ROUNDS = Number(env.BENCH_ROUNDS ?? 1);
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const ms = (v: number) => `${v.toFixed(1)} ms`;
@@ -74,6 +87,40 @@ let nextUser = 8_000_000_000 + Math.floor(Math.random() * 1_000_000) * 1000;
 const newUserId = () => ++nextUser;
 
 const results: Record<string, unknown> = {};
+
+/**
+ * CPU time (user + system) of a process so far, in ms (Linux /proc; 0 once it is gone); with `children`,
+ * plus that of its children it has reaped.
+ */
+function cpuMsOf(pid: number, children = false): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime, stime, cutime, cstime are the 12th-15th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU time of PostgreSQL on this machine so far, in ms: every live postgres process, plus the backends that
+ * exited (a pool closes idle connections), which the postmaster reaped and counts as its children's time.
+ */
+function postgresCpuMs(): number {
+  let total = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'postgres')
+        total += cpuMsOf(Number(name), true);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
+}
 const children: Child[] = [];
 
 async function main() {
@@ -125,6 +172,115 @@ async function main() {
     ...(env.BENCH_NODE_ARGS ? env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : []),
   ];
   const poster = new Poster(Math.max(256, CONCURRENCY * 2));
+
+  if (ONLY.has('compare')) {
+    // Side by side, same fake Bot API, same database, same machine, same run; the three processes run at
+    // once but only the one under load works.
+    const ours = await startChild({ script: SERVER, env: serviceEnv, nodeArgs: profileArgs });
+    children.push(ours);
+    const peer = await startChild({
+      script: 'bench/peer-grammy.ts',
+      env: {
+        DATABASE_URL: dbUrl,
+        LOG_LEVEL,
+        TELEGRAM_BOT_TOKEN: fake.token,
+        TELEGRAM_API_ROOT: fake.root,
+        TELEGRAM_WEBHOOK_SECRET: BENCH_SECRET,
+      },
+    });
+    children.push(peer);
+    const ref = await startChild({
+      script: 'bench/reference.ts',
+      env: { DATABASE_URL: dbUrl, LOG_LEVEL, TELEGRAM_WEBHOOK_SECRET: BENCH_SECRET },
+    });
+    children.push(ref);
+    const sides = [
+      { name: 'ours', child: ours, fake, reports: true },
+      { name: 'peer', child: peer, fake, reports: true },
+      // The reference answers nothing: presses carry synthetic callback data.
+      { name: 'reference', child: ref, fake: undefined, reports: false },
+    ] as const;
+    const loads: { name: string; walk: Walk; reports: boolean }[] = [
+      { name: 'text', walk: textSteps, reports: false },
+      { name: 'youth', walk: youthSteps, reports: true },
+    ];
+    for (const side of sides)
+      for (const load of loads)
+        await closedLoop({
+          poster,
+          base: side.child.base,
+          ...(side.fake ? { fake: side.fake } : {}),
+          // At the full load: with 16 users for 3 s the service's first measure came out ~30% low (JIT).
+          concurrency: COMPARE_USERS,
+          seconds: 5,
+          newUserId,
+          expectReports: load.reports && side.reports,
+          walk: load.walk,
+        });
+    out(
+      `## side by side: ${COMPARE_USERS} closed-loop users, ${COMPARE_SECONDS} s a measure, ${ROUNDS} round(s), interleaved`,
+    );
+    out('text = /start jeune then 14 typed texts at a choice, each answered by a re-prompt;');
+    out(
+      'youth = the 15-turn walk above (12 button presses) to a report. CPU and Bot API calls are per turn.',
+    );
+    out();
+    out(
+      '| load | side | turns/s | p50 ms | p99 ms | errors | reports | CPU ms/turn | PostgreSQL CPU ms/turn | Bot API calls/turn |',
+    );
+    out('|---|---|---|---|---|---|---|---|---|---|');
+    type Row = { load: string; side: string; tps: number; p50: number; p99: number };
+    const rows: Row[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const load of loads) {
+        for (const side of sides) {
+          const calls0 = new Map(fake.counts);
+          const cpu0 = cpuMsOf(side.child.pid);
+          const pg0 = postgresCpuMs();
+          const r = await closedLoop({
+            poster,
+            base: side.child.base,
+            ...(side.fake ? { fake: side.fake } : {}),
+            concurrency: COMPARE_USERS,
+            seconds: COMPARE_SECONDS,
+            newUserId,
+            expectReports: load.reports && side.reports,
+            walk: load.walk,
+          });
+          const cpu = (cpuMsOf(side.child.pid) - cpu0) / r.turns;
+          const pgCpu = (postgresCpuMs() - pg0) / r.turns;
+          // Bot API calls per turn, by method (sendMessage, editMessageReplyMarkup, answerCallbackQuery).
+          const byMethod = [...fake.counts]
+            .map(([m, n]) => [m, (n - (calls0.get(m) ?? 0)) / r.turns] as const)
+            .filter(([, n]) => side.fake && n > 0.005);
+          const apiCalls = byMethod.reduce((a, [, n]) => a + n, 0);
+          const short = (m: string) =>
+            m.replace('Message', '').replace('ReplyMarkup', '').replace('CallbackQuery', 'Cb');
+          const tps = r.turns / r.seconds;
+          rows.push({ load: load.name, side: side.name, tps, p50: r.latency.p50, p99: r.latency.p99 });
+          out(
+            `| ${load.name} | ${side.name} | ${tps.toFixed(0)} | ${r.latency.p50.toFixed(1)} | ${r.latency.p99.toFixed(1)} | ${r.errors} | ${r.reports} | ${cpu.toFixed(2)} | ${pgCpu.toFixed(2)} | ${apiCalls.toFixed(2)}${byMethod.length ? ` (${byMethod.map(([m, n]) => `${short(m)} ${n.toFixed(2)}`).join(', ')})` : ''} |`,
+          );
+        }
+      }
+    }
+    out();
+    for (const load of loads) {
+      const of = (side: string) => rows.filter((r) => r.load === load.name && r.side === side);
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const o = of('ours');
+      const p = of('peer');
+      const ratio = mean(o.map((r) => r.tps)) / mean(p.map((r) => r.tps));
+      const p99o = Math.max(...o.map((r) => r.p99));
+      const p99p = Math.max(...p.map((r) => r.p99));
+      results[`compare_${load.name}`] = { rows: [...o, ...p], ratio };
+      out(
+        `${load.name}: ratio ours/peer ${ratio.toFixed(2)} in turns/s (target >= 1.0: ${mark(ratio >= 1)}); worst p99 ours ${ms(p99o)}, peer ${ms(p99p)} (no worse: ${mark(p99o <= p99p)})`,
+      );
+    }
+    out();
+    for (const c of [ours, peer, ref]) await c.stop();
+  }
 
   if (ONLY.has('throughput') || ONLY.has('rate') || ONLY.has('live')) {
     const svc = await startChild({ script: SERVER, env: serviceEnv, nodeArgs: profileArgs });
@@ -200,6 +356,12 @@ async function main() {
       const live = await startChild({ script: SERVER, env: serviceEnv, nodeArgs: profileArgs });
       children.push(live);
       const before = rssOf(live.pid);
+      // Earlier phases leave conversations in progress (the text load never finishes its users).
+      const countConversations = async () =>
+        Number(
+          (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM conversations')).rows[0]?.n ?? 0,
+        );
+      const already = await countConversations();
       let started = 0;
       let failures = 0;
       const lanes = Array.from({ length: 64 }, async () => {
@@ -215,9 +377,7 @@ async function main() {
         }
       });
       await Promise.all(lanes);
-      const count = Number(
-        (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM conversations')).rows[0]?.n ?? 0,
-      );
+      const count = (await countConversations()) - already;
       const after = rssOf(live.pid);
       results.live = { count, before, after, failures };
       out(`## ${LIVE} live conversations (3 turns each, in progress, stored)`);
