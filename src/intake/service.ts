@@ -135,6 +135,11 @@ export interface TurnOutcome {
   /** Language the replies are in (channels use it for their own notices). */
   lang: Lang;
   submitted?: NewReportNotice;
+  /**
+   * A `start` turn began a new conversation on this flow (not a resumed one). Channels may add their own
+   * offers to the welcome (Telegram: the Mini App button); the engine knows nothing of them.
+   */
+  started?: { flowId: string };
 }
 
 export interface IntakeServiceDeps {
@@ -490,6 +495,9 @@ export class IntakeService {
         ...(previousChannelData ? { previousChannelData } : {}),
         ...(erasable ? { erasable } : {}),
         ...(submitted ? { submitted } : {}),
+        ...(input.turn.kind === 'start' && chosen.state === null && result.state !== null && !erased
+          ? { started: { flowId: chosen.flow.id } }
+          : {}),
       };
       return out;
     });

@@ -15,7 +15,16 @@ import { type Capabilities, type Lang, type Reply, stringsFor, type Turn } from 
 import type { ChannelData, IntakeService, TurnOutcome } from '../../intake/index.js';
 import { WindowLimiter } from '../../intake/limiter.js';
 import type { Metrics } from '../../metrics.js';
-import { answeredKeyboard, decodePress, type InlineKeyboard, keyboardFor, renderReply } from './render.js';
+import {
+  answeredKeyboard,
+  decodePress,
+  type InlineKeyboard,
+  keyboardFor,
+  miniAppMessage,
+  miniAppUrl,
+  type OutgoingMessage,
+  renderReply,
+} from './render.js';
 import { langOf, TEXTS } from './texts.js';
 
 /** The channel name the service stores (hashed with the user id). */
@@ -42,6 +51,11 @@ export interface TelegramChannelOptions {
   logger: FastifyBaseLogger;
   metrics: Metrics;
   defaultLang: Lang;
+  /**
+   * The service's public https address (`PUBLIC_URL`): the welcome of a new conversation then offers the
+   * flow as a Mini App (a `web_app` button on `/chat/`). Missing or not https: no such button.
+   */
+  publicUrl?: string;
   /** Per-user flood limit (default 30 updates per 10 s). */
   flood?: { max: number; windowMs: number };
   now?: () => number;
@@ -300,16 +314,20 @@ export class TelegramChannel {
     delivered?: number,
     /** The user's message these replies answer. */
     incoming?: number,
+    /** Sent right after the first reply (the welcome): the Mini App offer of a new conversation. */
+    afterFirst?: OutgoingMessage,
   ) {
     const sent: number[] = [];
     let codes: Record<string, [string, string]> | undefined;
     let keyboard: number | undefined;
     try {
-      for (const reply of replies) {
-        for (const m of renderReply(reply, lang)) {
+      for (const [index, reply] of replies.entries()) {
+        const messages = renderReply(reply, lang);
+        if (index === 0 && afterFirst) messages.push(afterFirst);
+        for (const m of messages) {
           const id = await this.send(chatId, m.html, m.keyboard);
           if (id !== undefined) sent.push(id);
-          if (id !== undefined && m.keyboard) keyboard = id;
+          if (id !== undefined && m.keyboard && !m.standing) keyboard = id;
           if (m.shortCodes) codes = { ...(codes ?? {}), ...m.shortCodes };
         }
       }
@@ -417,7 +435,20 @@ export class TelegramChannel {
       if (outcome.erased) return this.erase(chatId, userId, outcome, msg.message_id);
       // Answered by typing: the buttons of the question before are closed, so they cannot be replayed.
       if (live !== undefined) await this.setKeyboard(chatId, live, []);
-      await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId, msg.message_id);
+      // A new conversation (private chats only, as everything here): its welcome offers the Mini App.
+      const url = outcome.started
+        ? miniAppUrl(this.options.publicUrl, outcome.started.flowId, outcome.lang)
+        : undefined;
+      await this.sendReplies(
+        chatId,
+        userId,
+        outcome.replies,
+        outcome.lang,
+        true,
+        updateId,
+        msg.message_id,
+        url ? miniAppMessage(url, outcome.lang) : undefined,
+      );
     });
   }
 

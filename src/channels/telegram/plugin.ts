@@ -77,6 +77,7 @@ export const telegramChannel: FastifyPluginAsync<TelegramPluginOptions> = async 
     logger,
     metrics,
     defaultLang: config.languages.default,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     ...(options.flood ? { flood: options.flood } : {}),
   });
   bot.use(async (ctx) => {

@@ -14,17 +14,29 @@ const MESSAGE_MAX_CHARS = 3800;
 /** Callback data of a button that does nothing any more (the choice it shows was made). */
 export const CLOSED_DATA = 'n';
 
-export interface InlineButton {
+/** A button that sends a press to the bot (`callback_data`). */
+export interface CallbackButton {
   text: string;
   callback_data: string;
 }
+/** A button that opens a page as a Telegram Mini App (allowed in private chats only). */
+export interface WebAppButton {
+  text: string;
+  web_app: { url: string };
+}
+export type InlineButton = CallbackButton | WebAppButton;
 export type InlineKeyboard = InlineButton[][];
 
-/** One message to send. `shortCodes` are long callback ids the channel must remember to decode presses. */
+/**
+ * One message to send. `shortCodes` are long callback ids the channel must remember to decode presses.
+ * A `standing` keyboard is not a question's: it is never the conversation's live keyboard, so answering
+ * does not close it.
+ */
 export interface OutgoingMessage {
   html: string;
   keyboard?: InlineKeyboard;
   shortCodes?: Record<string, [stepId: string, optionId: string]>;
+  standing?: boolean;
 }
 
 /** A press, decoded. */
@@ -98,7 +110,7 @@ function pack(blocks: string[], separator: string): string[] {
 
 /** The inline keyboard of a `choices` reply: one option per row (labels are long on a phone). */
 export function keyboardFor(reply: Extract<Reply, { type: 'choices' }>): {
-  keyboard: InlineKeyboard;
+  keyboard: CallbackButton[][];
   shortCodes?: Record<string, [string, string]>;
 } {
   const shortCodes: Record<string, [string, string]> = {};
@@ -114,6 +126,33 @@ export function keyboardFor(reply: Extract<Reply, { type: 'choices' }>): {
 /** The keyboard left on a question once answered: the choice, on a button that does nothing. */
 export function answeredKeyboard(labels: string[]): InlineKeyboard {
   return labels.length === 0 ? [] : [[{ text: `✓ ${labels.join(', ')}`, callback_data: CLOSED_DATA }]];
+}
+
+/**
+ * The address of the web flow for a Mini App button: `PUBLIC_URL` + `/chat/?flow=<id>&lang=<lang>`, or
+ * nothing when `PUBLIC_URL` is missing or not https (Telegram opens Mini Apps over https only).
+ */
+export function miniAppUrl(publicUrl: string | undefined, flowId: string, lang: Lang): string | undefined {
+  if (!publicUrl) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(publicUrl);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== 'https:') return undefined;
+  const base = publicUrl.replace(/\/+$/, '');
+  return `${base}/chat/?flow=${encodeURIComponent(flowId)}&lang=${encodeURIComponent(lang)}`;
+}
+
+/** The message offering the flow as a Mini App: what it protects, and its `web_app` button. */
+export function miniAppMessage(url: string, lang: Lang): OutgoingMessage {
+  const t = TEXTS[lang];
+  return {
+    html: escapeHtml(t.miniAppIntro),
+    keyboard: [[{ text: t.miniAppButton, web_app: { url } }]],
+    standing: true,
+  };
 }
 
 /** Renders one engine reply as one or more messages. */

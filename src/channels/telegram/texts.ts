@@ -21,10 +21,16 @@ export interface TelegramTexts {
   /** The only notice sent to an opted-in submitter: it says nothing of the case. */
   newReply: string;
   commands: { command: string; description: string }[];
+  /** Above the Mini App button: what the encrypted page protects that this chat does not. */
+  miniAppIntro: string;
+  miniAppButton: string;
 }
 
 export const TEXTS: Record<Lang, TelegramTexts> = {
   fr: {
+    miniAppIntro:
+      '🔒 Plus discret : répondre dans une page qui s’ouvre ici, dans Telegram. Les réponses y sont chiffrées sur le téléphone avant l’envoi. Ni Telegram ni notre serveur ne les voient en clair : seule l’équipe de coordination peut les lire. Dans cette discussion, au contraire, Telegram transmet et peut lire chaque message.',
+    miniAppButton: 'Écrire ici en privé (chiffré)',
     flood: 'Trop de messages d’un coup : attendre quelques secondes avant de continuer.',
     closed: 'Cette question est close',
     privateOnly:
@@ -60,6 +66,9 @@ export const TEXTS: Record<Lang, TelegramTexts> = {
     ],
   },
   en: {
+    miniAppIntro:
+      '🔒 More private: answer in a page that opens here, inside Telegram. Answers are encrypted on the phone before they are sent. Neither Telegram nor our server sees them in clear: only the coordination team can read them. In this chat, by contrast, Telegram carries and can read every message.',
+    miniAppButton: 'Write here privately (encrypted)',
     flood: 'Too many messages at once: wait a few seconds before going on.',
     closed: 'This question is closed',
     privateOnly:

@@ -16,8 +16,8 @@ function liveOptions(user: TgUser): string[] {
   for (let i = list.length - 1; i >= 0; i--) {
     const ids = (list[i]!.keyboard ?? [])
       .flat()
-      .filter((b) => b.callback_data.startsWith('s:'))
-      .map((b) => b.callback_data.slice(b.callback_data.lastIndexOf(':') + 1));
+      .flatMap((b) => (b.callback_data?.startsWith('s:') ? [b.callback_data] : []))
+      .map((d) => d.slice(d.lastIndexOf(':') + 1));
     if (ids.length > 0) return ids;
   }
   return [];

@@ -11,9 +11,11 @@ export interface ApiCall {
   params: Record<string, unknown>;
 }
 
+/** A button as sent: `callback_data` for presses, or `web_app` (a Mini App; the bot never sees a press). */
 export interface InlineButton {
   text: string;
-  callback_data: string;
+  callback_data?: string;
+  web_app?: { url: string };
 }
 
 export interface StoredMessage {

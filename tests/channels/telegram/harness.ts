@@ -5,6 +5,7 @@
  */
 import { vi } from 'vitest';
 import type { TelegramPluginOptions } from '../../../src/channels/telegram/index.js';
+import type { AppConfig } from '../../../src/config/index.js';
 import { createCoordinator } from '../../../src/coordinators/index.js';
 import type { Database } from '../../../src/store/index.js';
 import { buildTestApp, type TestApp } from '../../helper.js';
@@ -39,7 +40,7 @@ export interface UserOptions {
 let nextUserId = 9_100_000_000 + Math.floor(Math.random() * 1_000_000);
 
 export async function startHarness(
-  options: { db?: Database; apiPrefix?: string; telegram?: TelegramPluginOptions } = {},
+  options: { db?: Database; apiPrefix?: string; telegram?: TelegramPluginOptions; config?: AppConfig } = {},
 ): Promise<Harness> {
   const fake = await startFakeBotApi(options.apiPrefix ? { prefix: options.apiPrefix } : {});
   vi.stubEnv('TELEGRAM_BOT_TOKEN', fake.token);
@@ -50,6 +51,7 @@ export async function startHarness(
   try {
     t = await buildTestApp({
       ...(options.db ? { db: options.db } : {}),
+      ...(options.config ? { config: options.config } : {}),
       ...(options.telegram ? { deps: { telegram: options.telegram } } : {}),
     });
   } finally {
@@ -170,7 +172,7 @@ export class TgUser {
     for (let i = list.length - 1; i >= 0; i--) {
       const m = list[i]!;
       for (const b of (m.keyboard ?? []).flat()) {
-        if (b.callback_data.startsWith('s:') && b.callback_data.endsWith(`:${optionId}`)) {
+        if (b.callback_data?.startsWith('s:') && b.callback_data.endsWith(`:${optionId}`)) {
           return { message: m, data: b.callback_data, text: b.text };
         }
       }
@@ -222,7 +224,7 @@ export class TgUser {
   /** Types the numbers of options of the latest multiple choice ("2, 4"). */
   async typeNumbers(optionIds: string[]) {
     const { message } = this.findButton(optionIds[0]!);
-    const ids = (message.keyboard ?? []).flat().map((b) => b.callback_data.split(':').pop());
+    const ids = (message.keyboard ?? []).flat().map((b) => b.callback_data?.split(':').pop());
     return this.say(optionIds.map((id) => String(ids.indexOf(id) + 1)).join(', '));
   }
 }

@@ -4,6 +4,7 @@ import type { Lang } from '../../../src/engine/index.js';
 export const UI = {
   fr: {
     exit: 'Quitter',
+    close: 'Fermer',
     exitHint: 'Quitter : efface tout et ouvre un autre site. Touche Échap deux fois : pareil.',
     help: 'Aide',
     emergency: 'Urgence',
@@ -22,6 +23,7 @@ export const UI = {
   },
   en: {
     exit: 'Leave',
+    close: 'Close',
     exitHint: 'Leave: forgets everything and opens another site. Escape twice does the same.',
     help: 'Help',
     emergency: 'Emergency',

@@ -21,6 +21,7 @@ import {
 import { loadConfig, loadFlow, type PublicConfig } from './api.js';
 import { UI, type UiTexts } from './i18n.js';
 import { sealAndSend } from './seal.js';
+import { telegramMiniApp } from './telegram.js';
 
 const CAPABILITIES: Capabilities = { buttons: true, deleteMessages: true };
 /** Where Quitter goes before the configuration is loaded. */
@@ -40,16 +41,34 @@ const memory: {
 
 let setEntriesHook: ((e: Entry[]) => void) | null = null;
 
-/** Forgets the conversation and replaces this page (and its history entry) with a neutral site. */
-function quickExit() {
-  const exitUrl = memory.config?.exitUrl ?? FALLBACK_EXIT;
+/** Opened from Telegram as a Mini App (the welcome's `web_app` button): closed on leaving; else null. */
+const miniApp = telegramMiniApp();
+
+/** Forgets everything the page knows and shows nothing of it any more. */
+function forget() {
   memory.state = null;
   memory.flow = null;
   memory.config = null;
   setEntriesHook?.([]);
   document.body.replaceChildren();
   document.title = '';
+}
+
+/**
+ * Forgets the conversation and replaces this page (and its history entry) with a neutral site; in Telegram,
+ * closes the Mini App too (the neutral site stays as the fallback if Telegram does not close it).
+ */
+function quickExit() {
+  const exitUrl = memory.config?.exitUrl ?? FALLBACK_EXIT;
+  forget();
+  miniApp?.close();
   location.replace(exitUrl);
+}
+
+/** "Fermer", in Telegram once the conversation is over: forgets it and closes the Mini App. */
+function closeMiniApp() {
+  forget();
+  miniApp?.close();
 }
 
 function langOf(state: ConversationState | null, fallback: Lang): Lang {
@@ -223,6 +242,8 @@ function App() {
   }
 
   useEffect(() => {
+    // In Telegram: the page is ready to be shown (Telegram hides its own loader).
+    miniApp?.ready();
     const params = new URLSearchParams(location.search);
     const wanted = params.get('lang');
     const locale = wanted === 'en' || wanted === 'fr' ? wanted : undefined;
@@ -337,6 +358,13 @@ function App() {
             ),
           )}
           {busy ? <p role="status">{t.sending}</p> : null}
+          {done && miniApp ? (
+            <p>
+              <button type="button" class="send" onClick={closeMiniApp}>
+                {t.close}
+              </button>
+            </p>
+          ) : null}
           <div ref={endRef} />
         </div>
       </main>
