@@ -799,7 +799,9 @@ export class IntakeService {
       const salt = newPwhashSalt();
       const kp = receiptKeyPair(receipt, salt);
       receiptFields = {
-        receiptTag: receiptLookupTag(keyring.current, receipt),
+        // The web form of the tag (keyed hash of the receipt's lookup hash): the page's "J'ai déjà un code"
+        // sends only that hash, so a chat's receipt is found on the web too; /suivi tries both forms.
+        receiptTag: receiptTagFromLookupHash(keyring.current, receiptLookupHash(receipt)),
         receiptSalt: encodeBytes(salt),
         receiptPublicKey: encodeBytes(kp.publicKey),
       };
@@ -836,6 +838,75 @@ export class IntakeService {
       urgency: decision.urgency,
       ...(receipt ? { receipt } : {}),
     };
+  }
+
+  /**
+   * The report a receipt's tags find (per master key, current first: `[chat form, web form]`). A hit under an
+   * older master key or in the chat form (reports filed from a chat before the web lookup existed) moves the
+   * stored tag to the current key's web form, the one "J'ai déjà un code" on the page can find.
+   */
+  private async findByReceiptTags(
+    tx: Queryable,
+    forms: (readonly string[])[],
+  ): Promise<Awaited<ReturnType<typeof findReportByReceiptTag>>> {
+    const target = forms[0]?.at(-1);
+    for (const [i, tags] of forms.entries()) {
+      for (const [form, tag] of tags.entries()) {
+        const report = await findReportByReceiptTag(tx, tag);
+        if (!report) continue;
+        if (target && (i > 0 || form !== tags.length - 1)) await updateReceiptTag(tx, report.id, target);
+        return report;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * "J'ai déjà un code" on the web page: the page sends only the receipt's lookup hash (never the receipt)
+   * and opens the replies itself. Limited per client (a hash of the IP) and in total with the same limiters
+   * as /suivi (shared through Redis when configured). The server checks each reply's signature against the
+   * author's signing key it vouches for (keys MAC), as /suivi does, and returns only the replies that pass,
+   * sealed, with their day. An unknown receipt and a report without (authentic) replies get the same
+   * answer: no salt, no reply.
+   */
+  async webFollowUp(input: {
+    lookupHash: string;
+    client: string;
+    now: number;
+  }): Promise<
+    | { ok: false; reason: 'throttled' }
+    | { ok: true; salt?: string; replies: { sealed: string; sentAt: string }[] }
+  > {
+    const { db, keyring, metrics, logger } = this.deps;
+    const clientKey = `web:${createHash('sha256').update(`web follow-up ip\0${input.client}`).digest('hex')}`;
+    if (
+      !(await this.receiptLimits.perUser.take(clientKey, input.now)) ||
+      !(await this.receiptLimits.global.take('all', input.now))
+    ) {
+      metrics?.errors.inc({ kind: 'receipt_throttled' });
+      return { ok: false, reason: 'throttled' };
+    }
+    const forms = keyring.all.map((keys) => [receiptTagFromLookupHash(keys, input.lookupHash)]);
+    const report = await this.findByReceiptTags(db, forms);
+    if (!report?.receipt_salt) {
+      metrics?.errors.inc({ kind: 'receipt_unknown' });
+      return { ok: true, replies: [] };
+    }
+    const replies: { sealed: string; sentAt: string }[] = [];
+    for (const r of await listReplies(db, report.id)) {
+      if (!replyIsAuthentic(keyring, report.id, r)) {
+        metrics?.errors.inc({ kind: 'reply_integrity' });
+        logger.warn({ replyId: r.id }, 'reply fails signature verification: not shown');
+        continue;
+      }
+      replies.push({
+        sealed: r.sealed,
+        // The day only (Paris time, YYYY-MM-DD), as /suivi shows it.
+        sentAt: new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(r.created_at),
+      });
+    }
+    if (replies.length === 0) return { ok: true, replies: [] };
+    return { ok: true, salt: report.receipt_salt, replies };
   }
 
   /**
@@ -878,17 +949,7 @@ export class IntakeService {
       forms = [];
     }
     // Database errors are not caught here: the turn fails and the platform retries (503).
-    let report: Awaited<ReturnType<typeof findReportByReceiptTag>>;
-    search: for (const [i, tags] of forms.entries()) {
-      for (const [form, tag] of tags.entries()) {
-        report = await findReportByReceiptTag(tx, tag);
-        if (report && i > 0) {
-          // Found under an older master key: move the tag to the current one, in the same form (rotation).
-          await updateReceiptTag(tx, report.id, forms[0]![form]!);
-        }
-        if (report) break search;
-      }
-    }
+    const report = await this.findByReceiptTags(tx, forms);
     if (!report?.receipt_salt) {
       this.deps.metrics?.errors.inc({ kind: 'receipt_unknown' });
       return [{ type: 'text', text: t.none }];

@@ -2,7 +2,8 @@
  * The public API of the web flow (`/api/v1/public/`): what the page needs to run a flow and seal a report in
  * the person's browser (the public configuration, a flow, the current keys of an inbox's trusted
  * recipients) and the one route that receives a sealed report. No session, no cookie: limited per client IP
- * and in total. Nothing here ever receives an answer, a receipt or a reply private key.
+ * and in total. Nothing here ever receives an answer, a receipt or a reply private key: "J'ai déjà un code"
+ * sends the receipt's lookup hash only, and the page opens the sealed replies itself.
  */
 import type { FastifyInstance } from 'fastify';
 import { webSettings } from '../config/index.js';
@@ -261,6 +262,63 @@ export async function publicRoutes(app: FastifyInstance) {
         });
       }
       return reply.code(409).send({ error: result.reason });
+    },
+  );
+
+  app.post<{ Body: { lookupHash: string } }>(
+    '/replies',
+    {
+      config: { sensitive: true },
+      schema: {
+        summary: 'Sealed replies to a receipt ("J\'ai déjà un code")',
+        description:
+          'The page sends the lookup hash of the receipt the person typed (never the receipt). The server ' +
+          'finds the report by its keyed tag, keeps only the replies whose coordinator signature verifies ' +
+          'against the signing key it vouches for (as /suivi does), and returns them sealed with the ' +
+          "report's receipt salt: the page derives the receipt key pair and opens them. An unknown receipt " +
+          'and a report without replies get the same answer (`{ replies: [] }`). Limited per client IP and ' +
+          'in total with the /suivi limits (429).',
+        tags: ['web flow'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['lookupHash'],
+          properties: { lookupHash: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['replies'],
+            properties: {
+              salt: { type: 'string', description: "the report's receipt salt, only when there are replies" },
+              replies: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['sealed', 'sentAt'],
+                  properties: {
+                    sealed: { type: 'string', description: 'sealed to the receipt public key' },
+                    sentAt: { type: 'string', description: 'the day (YYYY-MM-DD, Paris time)' },
+                  },
+                },
+              },
+            },
+          },
+          400: errorBody,
+          429: errorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await pipeline.service.webFollowUp({
+        lookupHash: request.body.lookupHash,
+        client: request.ip,
+        now: Date.now(),
+      });
+      if (!result.ok) {
+        return reply.code(429).send({ error: 'too_many_requests', message: 'try again later' });
+      }
+      return result.salt ? { salt: result.salt, replies: result.replies } : { replies: [] };
     },
   );
 }

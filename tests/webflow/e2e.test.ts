@@ -20,6 +20,7 @@ import {
 } from '../../src/crypto/index.js';
 import { ROOT_DIR } from '../../src/paths.js';
 import { buildTestApp, type TestApp, testConfig } from '../helper.js';
+import { insertSignedReply } from '../support/replies.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT = join(ROOT_DIR, 'test-output');
@@ -228,6 +229,76 @@ describe('web flow (/chat/) in headless Chromium', () => {
     await page.goBack({ timeout: 30_000 }).catch(() => null);
     expect(page.url()).not.toContain('/chat/');
     expect(await page.content()).not.toContain('Lilas');
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 300_000);
+
+  it('"J\'ai déjà un code" reads a coordinator\'s reply in the page; no request carries the code', async () => {
+    // File a report on the page (the short way through the youth flow), keeping the receipt.
+    const first = await phone();
+    const sent: { url: string; body: string }[] = [];
+    first.page.on('request', (r) => sent.push({ url: r.url(), body: r.postData() ?? '' }));
+    await first.page.goto(`${base}/chat/?flow=jeune&lang=fr`);
+    // The control is on the first screen.
+    await first.page.locator('button[data-option="safe"]').waitFor({ timeout: 60_000 });
+    expect(await first.page.getByRole('button', { name: "J'ai déjà un code" }).isVisible()).toBe(true);
+    for (const id of ['safe', 'me', 'age_15_16', 'exchange', 'partner', '$done']) await press(first.page, id);
+    await first.page.locator('#answer').fill('Rien de plus.');
+    await first.page.getByRole('button', { name: 'Envoyer' }).click();
+    for (const id of ['talk', '$done', 'receipt', 'no', '$confirm']) await press(first.page, id);
+    const receiptEl = first.page.getByTestId('receipt');
+    await receiptEl.waitFor({ timeout: 60_000 });
+    const receipt = (await receiptEl.textContent()) ?? '';
+    const reference = (await first.page.locator('.receipt strong').first().textContent()) ?? '';
+    await first.context.close();
+
+    // A coordinator replies (sealed to the receipt key, signed).
+    const row = (
+      await t.db.query<{ id: string; receipt_public_key: string }>(
+        'SELECT id, receipt_public_key FROM reports WHERE reference = $1',
+        [reference],
+      )
+    ).rows[0]!;
+    const REPLY = 'Bonjour, ici Bob de la coordination : on peut en parler quand tu veux.';
+    await insertSignedReply(t.db, {
+      reportId: row.id,
+      receiptPublicKey: row.receipt_public_key,
+      text: REPLY,
+      login: 'bob',
+      passphrase: PASSPHRASE,
+    });
+
+    // Later, on another visit: "J'ai déjà un code", typed in lower case with spaces.
+    const { context, page, problems } = await phone();
+    page.on('request', (r) => sent.push({ url: r.url(), body: r.postData() ?? '' }));
+    await page.goto(`${base}/chat/?lang=fr`);
+    await page.getByRole('button', { name: "J'ai déjà un code" }).click();
+    const typed = receipt.toLowerCase().replace(/-/g, ' ');
+    await page.getByLabel(/Ton code secret/).fill(typed);
+    await page.getByRole('button', { name: 'Lire les réponses' }).click();
+    await page.getByTestId('replies').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('replies').textContent()).toContain(REPLY);
+    expect(await page.getByLabel(/Ton code secret/).inputValue()).toBe('');
+    expect(await seriousA11yProblems(page)).toEqual([]);
+    await page.screenshot({ path: join(OUT, 'chat-followup.png'), fullPage: true });
+
+    // A wrong code: the same "no reply yet" as a code without replies.
+    await page.getByLabel(/Ton code secret/).fill('ABCD-EFGH-JKMN-PQRS');
+    await page.getByRole('button', { name: 'Lire les réponses' }).click();
+    await expect
+      .poll(() => page.getByTestId('code-outcome').textContent(), { timeout: 30_000 })
+      .toContain('Pas encore de réponse');
+
+    // No request ever carried the code, in any form; the lookup sent its hash only.
+    const forms = [receipt, normalizeReceipt(receipt), receipt.toLowerCase(), typed, typed.toUpperCase()];
+    for (const s of sent) {
+      const everything = `${s.url}\n${s.body}`;
+      for (const f of forms) expect(everything).not.toContain(f);
+      expect(everything).not.toContain(REPLY);
+    }
+    const lookups = sent.filter((s) => new URL(s.url).pathname === '/api/v1/public/replies');
+    expect(lookups).toHaveLength(2);
+    expect(JSON.parse(lookups[0]!.body)).toEqual({ lookupHash: receiptLookupHash(receipt) });
     expect(problems).toEqual([]);
     await context.close();
   }, 300_000);

@@ -19,6 +19,7 @@ import {
   type Turn,
 } from '../../../src/engine/index.js';
 import { loadConfig, loadFlow, type PublicConfig } from './api.js';
+import { type ReadOutcome, readReplies } from './followup.js';
 import { UI, type UiTexts } from './i18n.js';
 import { sealAndSend } from './seal.js';
 import { telegramMiniApp } from './telegram.js';
@@ -163,12 +164,92 @@ function BotReply(props: {
   }
 }
 
+/** What a lookup shows, as one text (used for /suivi typed in the conversation). */
+function outcomeText(outcome: ReadOutcome, t: UiTexts): string {
+  if (!outcome.ok) return t[outcome.reason === 'invalid' ? 'invalidCode' : outcome.reason];
+  if (outcome.replies.length === 0) return t.noReply;
+  return outcome.replies.map((r) => `${t.replyOn} ${r.day}\n${r.text}`).join('\n\n');
+}
+
+/**
+ * "J'ai déjà un code": the person types the receipt; only its lookup hash leaves the page (followup.ts) and
+ * the replies are opened here. The typed code is cleared as soon as the lookup is done.
+ */
+function CodePanel(props: { t: UiTexts; onClose: () => void }) {
+  const { t } = props;
+  const [code, setCode] = useState('');
+  const [reading, setReading] = useState(false);
+  const [outcome, setOutcome] = useState<ReadOutcome | null>(null);
+  const submit = async () => {
+    if (reading || !code.trim()) return;
+    setReading(true);
+    setOutcome(null);
+    const result = await readReplies(code).catch(
+      () => ({ ok: false, reason: 'unavailable' }) as const satisfies ReadOutcome,
+    );
+    setReading(false);
+    setCode(result.ok || result.reason !== 'invalid' ? '' : code);
+    setOutcome(result);
+  };
+  return (
+    <section class="bubble bot code-panel" aria-labelledby="code-title">
+      <h2 id="code-title">{t.codeTitle}</h2>
+      <form
+        onSubmit={(ev) => {
+          ev.preventDefault();
+          void submit();
+        }}
+      >
+        <label for="code">{t.codeLabel}</label>
+        <input
+          id="code"
+          type="text"
+          autoComplete="off"
+          autoCapitalize="characters"
+          spellcheck={false}
+          maxLength={64}
+          value={code}
+          onInput={(ev) => setCode((ev.target as HTMLInputElement).value)}
+        />
+        <p class="hint">{t.codeHint}</p>
+        <div class="options">
+          <button type="submit" class="option" disabled={reading}>
+            {t.readReplies}
+          </button>
+          <button type="button" class="option" onClick={props.onClose}>
+            {t.close}
+          </button>
+        </div>
+      </form>
+      {reading ? <p role="status">{t.reading}</p> : null}
+      {outcome && (!outcome.ok || outcome.replies.length === 0) ? (
+        <p role="status" data-testid="code-outcome">
+          {outcomeText(outcome, t)}
+        </p>
+      ) : null}
+      {outcome?.ok && outcome.replies.length > 0 ? (
+        <ul class="replies" data-testid="replies">
+          {outcome.replies.map((r, i) => (
+            <li key={i}>
+              <p class="day">
+                {t.replyOn} {r.day}
+              </p>
+              <p class="pre">{r.text}</p>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </section>
+  );
+}
+
 function App() {
   const [entries, setEntries] = useState<Entry[]>([]);
   const [status, setStatus] = useState<Status | 'loading' | 'failed'>('loading');
   const [busy, setBusy] = useState(false);
   const [draft, setDraft] = useState('');
   const [lang, setLang] = useState<Lang>('fr');
+  const [codeOpen, setCodeOpen] = useState(false);
   const nextId = useRef(1);
   const endRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
@@ -232,9 +313,14 @@ function App() {
         );
         setEntries(list);
       } else if (effect.type === 'follow_up') {
-        list = add(list, [
-          { from: 'bot', reply: { type: 'text', text: UI[langOf(memory.state, lang)].followUpSoon } },
-        ]);
+        // "/suivi CODE" typed in the conversation: read here like "J'ai déjà un code" (the text never left).
+        setBusy(true);
+        const read = await readReplies(effect.receipt).catch(
+          () => ({ ok: false, reason: 'unavailable' }) as const satisfies ReadOutcome,
+        );
+        setBusy(false);
+        const text = outcomeText(read, UI[langOf(memory.state, lang)]);
+        list = add(list, [{ from: 'bot', reply: { type: 'text', text } }]);
         setEntries(list);
       }
       // 'forget' and 'mark_urgent': nothing is stored, nothing to notify from the page.
@@ -332,6 +418,14 @@ function App() {
           >
             {t.emergency}
           </button>
+          <button
+            type="button"
+            class="control"
+            aria-expanded={codeOpen ? 'true' : 'false'}
+            onClick={() => setCodeOpen(!codeOpen)}
+          >
+            {t.haveCode}
+          </button>
           <button type="button" class="control exit" onClick={quickExit} title={t.exitHint}>
             {t.exit}
           </button>
@@ -341,6 +435,7 @@ function App() {
         <h1 class="visually-hidden">{t.conversation}</h1>
         {status === 'loading' ? <p role="status">{t.loading}</p> : null}
         {status === 'failed' ? <p role="alert">{t.failed}</p> : null}
+        {codeOpen ? <CodePanel t={t} onClose={() => setCodeOpen(false)} /> : null}
         <div class="log" role="log" aria-live="polite">
           {entries.map((e) =>
             e.from === 'me' ? (
