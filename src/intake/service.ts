@@ -10,10 +10,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/index.js';
 import {
   decodeBytes,
-  encodeBytes,
-  generateReceipt,
   hashUserId,
-  newPwhashSalt,
   openContact,
   openReply,
   openState,
@@ -70,6 +67,7 @@ import {
 import { memberIsTrusted, replyIsAuthentic } from './integrity.js';
 import type { Keyring } from './keyring.js';
 import { type AttemptLimiter, localLimiter, type RedisEval, SharedWindowLimiter } from './limiter.js';
+import { issueReceipt, reportPayload } from './report-payload.js';
 import { route } from './routing.js';
 import { FOLLOW_UP, type FollowUpRegister, formatDay } from './texts.js';
 
@@ -776,37 +774,22 @@ export class IntakeService {
     const id = randomUUID();
     let reference = newReference();
     for (let i = 0; i < 5 && (await findReportByReference(tx, reference)); i++) reference = newReference();
-    const payload = {
-      v: 1,
+    const payload = reportPayload(effect, {
       reference,
-      flow: { id: effect.flowId, version: effect.flowVersion },
-      kind: effect.kind,
-      lang: effect.lang,
       channel,
       urgency: decision.urgency,
-      submittedAt: new Date(now).toISOString(),
-      answers: effect.answers,
-    };
-    const sealed = sealReport({
-      reportId: id,
-      payload,
-      recipients,
+      submittedAt: new Date(now),
     });
-    let receipt: string | undefined;
-    let receiptFields: { receiptTag: string; receiptSalt: string; receiptPublicKey: string } | undefined;
-    if (effect.receipt) {
-      receipt = generateReceipt();
-      const salt = newPwhashSalt();
-      const kp = receiptKeyPair(receipt, salt);
-      receiptFields = {
-        // The web form of the tag (keyed hash of the receipt's lookup hash): the page's "J'ai déjà un code"
-        // sends only that hash, so a chat's receipt is found on the web too; /suivi tries both forms.
-        receiptTag: receiptTagFromLookupHash(keyring.current, receiptLookupHash(receipt)),
-        receiptSalt: encodeBytes(salt),
-        receiptPublicKey: encodeBytes(kp.publicKey),
-      };
-      kp.privateKey.fill(0);
-    }
+    const sealed = sealReport({ reportId: id, payload, recipients });
+    const issued = effect.receipt ? issueReceipt() : undefined;
+    const receipt = issued?.receipt;
+    const receiptFields = issued && {
+      // The web form of the tag (keyed hash of the receipt's lookup hash): the page's "J'ai déjà un code"
+      // sends only that hash, so a chat's receipt is found on the web too; /suivi tries both forms.
+      receiptTag: receiptTagFromLookupHash(keyring.current, issued.lookupHash),
+      receiptSalt: issued.salt,
+      receiptPublicKey: issued.publicKey,
+    };
     // Opt-in only, sealed with the contact subkey; deleted when the case is closed.
     const contactSealed =
       effect.notify && notifyAddress
@@ -877,7 +860,7 @@ export class IntakeService {
     | { ok: false; reason: 'throttled' }
     | { ok: true; salt?: string; replies: { sealed: string; sentAt: string }[] }
   > {
-    const { db, keyring, metrics, logger } = this.deps;
+    const { db, keyring, metrics } = this.deps;
     const clientKey = `web:${createHash('sha256').update(`web follow-up ip\0${input.client}`).digest('hex')}`;
     if (
       !(await this.receiptLimits.perUser.take(clientKey, input.now)) ||
@@ -892,21 +875,27 @@ export class IntakeService {
       metrics?.errors.inc({ kind: 'receipt_unknown' });
       return { ok: true, replies: [] };
     }
-    const replies: { sealed: string; sentAt: string }[] = [];
-    for (const r of await listReplies(db, report.id)) {
-      if (!replyIsAuthentic(keyring, report.id, r)) {
-        metrics?.errors.inc({ kind: 'reply_integrity' });
-        logger.warn({ replyId: r.id }, 'reply fails signature verification: not shown');
-        continue;
-      }
-      replies.push({
-        sealed: r.sealed,
-        // The day only (Paris time, YYYY-MM-DD), as /suivi shows it.
-        sentAt: new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(r.created_at),
-      });
-    }
+    const replies = this.authentic(report.id, await listReplies(db, report.id)).map((r) => ({
+      sealed: r.sealed,
+      // The day only (Paris time, YYYY-MM-DD), as /suivi shows it.
+      sentAt: new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(r.created_at),
+    }));
     if (replies.length === 0) return { ok: true, replies: [] };
     return { ok: true, salt: report.receipt_salt, replies };
+  }
+
+  /**
+   * The replies a submitter may see: only those their author signed (with the signing key the service
+   * vouches for) or that the migration attested. A reply forged in the database is never shown, and is
+   * counted and logged (its id only).
+   */
+  private authentic<R extends Parameters<typeof replyIsAuthentic>[2]>(reportId: string, rows: R[]): R[] {
+    return rows.filter((r) => {
+      if (replyIsAuthentic(this.deps.keyring, reportId, r)) return true;
+      this.deps.metrics?.errors.inc({ kind: 'reply_integrity' });
+      this.deps.logger.warn({ replyId: r.id }, 'reply fails signature verification: not shown');
+      return false;
+    });
   }
 
   /**
@@ -959,14 +948,7 @@ export class IntakeService {
     const shown = FOLLOW_UP[lang][registerFor(kind ?? report.flow_kind)];
     const kp = receiptKeyPair(receipt, decodeBytes(report.receipt_salt));
     const texts: string[] = [];
-    for (const r of replies) {
-      // Only a reply its author signed (with the signing key the service vouches for), or one the migration
-      // attested, reaches a young person: a reply forged in the database is never shown.
-      if (!replyIsAuthentic(this.deps.keyring, report.id, r)) {
-        this.deps.metrics?.errors.inc({ kind: 'reply_integrity' });
-        this.deps.logger.warn({ replyId: r.id }, 'reply fails signature verification: not shown');
-        continue;
-      }
+    for (const r of this.authentic(report.id, replies)) {
       try {
         texts.push(shown.item(formatDay(r.created_at, lang), openReply(kp, r.sealed)));
       } catch {

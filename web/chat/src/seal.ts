@@ -4,16 +4,9 @@
  * data, to the inbox's trusted recipients. The receipt and its reply key pair are made here; only the
  * receipt's lookup hash and the reply public key leave the page. Everything stays in memory.
  */
-import {
-  encodeBytes,
-  generateReceipt,
-  initCrypto,
-  newPwhashSalt,
-  receiptKeyPair,
-  receiptLookupHash,
-  sealReport,
-} from '../../../src/crypto/index.js';
+import { initCrypto, sealReport } from '../../../src/crypto/index.js';
 import type { Effect } from '../../../src/engine/index.js';
+import { issueReceipt, reportPayload } from '../../../src/intake/report-payload.js';
 import { route } from '../../../src/intake/routing.js';
 import type { PublicConfig } from './api.js';
 
@@ -78,35 +71,24 @@ export async function sealAndSend(effect: SubmitEffect, config: PublicConfig): P
   if (!keysRes.ok) return { ok: false, reason: 'unavailable' };
   let keys = (await json(keysRes)) as Recipients;
 
-  let receipt: string | undefined;
-  let receiptFields: { lookupHash: string; salt: string; publicKey: string } | undefined;
-  if (effect.receipt) {
-    receipt = generateReceipt();
-    const salt = newPwhashSalt();
-    const kp = receiptKeyPair(receipt, salt);
-    receiptFields = {
-      lookupHash: receiptLookupHash(receipt),
-      salt: encodeBytes(salt),
-      publicKey: encodeBytes(kp.publicKey),
-    };
-    // The reply private key is derived again from the receipt when replies are read; never kept.
-    kp.privateKey.fill(0);
-  }
+  // The reply private key is derived again from the receipt when replies are read; never kept.
+  const issued = effect.receipt ? issueReceipt() : undefined;
+  const receipt = issued?.receipt;
+  const receiptFields = issued && {
+    lookupHash: issued.lookupHash,
+    salt: issued.salt,
+    publicKey: issued.publicKey,
+  };
 
   for (let attempt = 0; attempt < 4; attempt++) {
     const id = newId();
     const reference = newReference();
-    const payload = {
-      v: 1,
+    const payload = reportPayload(effect, {
       reference,
-      flow: { id: effect.flowId, version: effect.flowVersion },
-      kind: effect.kind,
-      lang: effect.lang,
       channel: 'web',
       urgency: decision.urgency,
-      submittedAt: new Date().toISOString(),
-      answers: effect.answers,
-    };
+      submittedAt: new Date(),
+    });
     const envelope = sealReport({ reportId: id, payload, recipients: keys.recipients });
     const res = await fetch('/api/v1/public/reports', {
       method: 'POST',
