@@ -7,6 +7,7 @@ import { buildTeamsPackage, TeamsPackageError } from '../channels/teams/package.
 import { loadKeyring } from '../intake/index.js';
 import { resolveMasterKey } from '../secrets.js';
 import { deleteTeamsLink, findCoordinatorByLogin } from '../store/index.js';
+import { publicHost } from '../webflow/url.js';
 import { CliError, withDatabase } from './context.js';
 
 export function registerTeamsCommands(program: Command) {
@@ -57,16 +58,25 @@ export function registerTeamsCommands(program: Command) {
     .description('Write the Teams app package (manifest.json with the app id, and the two icons) as a zip.')
     .option('--out <file>', 'output file', 'intake-teams.zip')
     .option('--app-id <id>', 'the Azure Bot Microsoft App ID (default: MicrosoftAppId from the environment)')
+    .option(
+      '--public-url <url>',
+      "the service's https address, listed in validDomains so Teams opens the encrypted dialog (default: PUBLIC_URL)",
+    )
     .addHelpText(
       'after',
-      '\nUpload the zip in Teams: Apps > Manage your apps > Upload an app (see docs/TEAMS.md).',
+      '\nUpload the zip in Teams: Apps > Manage your apps > Upload an app (see docs/TEAMS.md).\n' +
+        'Without an https public address the package works, but the encrypted dialog is not offered.',
     )
-    .action((opts: { out: string; appId?: string }) => {
+    .action((opts: { out: string; appId?: string; publicUrl?: string }) => {
       const appId = (opts.appId ?? process.env.MicrosoftAppId ?? '').trim();
       if (!appId) throw new CliError('the app id is required: set MicrosoftAppId or pass --app-id', 2);
+      const publicUrl = (opts.publicUrl ?? process.env.PUBLIC_URL ?? '').trim();
+      if (publicUrl && !publicHost(publicUrl)) {
+        throw new CliError(`the public address must be an https URL (got a value that is not)`, 2);
+      }
       let zipped: Buffer;
       try {
-        zipped = buildTeamsPackage(appId);
+        zipped = buildTeamsPackage(appId, publicUrl ? { publicUrl } : {});
       } catch (err) {
         if (err instanceof TeamsPackageError) throw new CliError(err.message, 2);
         throw err;
@@ -74,5 +84,10 @@ export function registerTeamsCommands(program: Command) {
       const out = resolve(opts.out);
       writeFileSync(out, zipped);
       process.stdout.write(`Wrote ${out} (${zipped.length} bytes)\n`);
+      if (!publicUrl) {
+        process.stdout.write(
+          'No PUBLIC_URL: the encrypted dialog is not listed (validDomains empty); the chat works.\n',
+        );
+      }
     });
 }

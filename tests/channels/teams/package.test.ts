@@ -6,9 +6,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
+import AjvDraft04Module from 'ajv-draft-04';
+import addFormatsModule from 'ajv-formats';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildTeamsPackage } from '../../../src/channels/teams/package.js';
+import { buildTeamsPackage, teamsManifest } from '../../../src/channels/teams/package.js';
 import { crc32 } from '../../../src/channels/teams/zip.js';
 import { registerTeamsCommands } from '../../../src/cli/teams.js';
 
@@ -48,6 +50,35 @@ function pngSize(png: Buffer): { width: number; height: number } {
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: manifest JSON
+type Json = any;
+// CommonJS packages: their default export is the module object's `default` under NodeNext typing.
+const Ajv = AjvDraft04Module.default;
+const addFormats = addFormatsModule.default;
+
+/**
+ * Microsoft's schema of the manifest version a manifest declares, from `@microsoft/app-manifest` (which
+ * ships every published schema): draft-04 JSON Schema, checked with every error reported.
+ */
+function schemaCheck(manifest: Json): string[] {
+  const version = String(manifest.manifestVersion);
+  expect(manifest.$schema).toBe(
+    `https://developer.microsoft.com/en-us/json-schemas/teams/v${version}/MicrosoftTeams.schema.json`,
+  );
+  const file = join(
+    'node_modules/@microsoft/app-manifest/build/json-schemas/teams',
+    `v${version}`,
+    'MicrosoftTeams.schema.json',
+  );
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats(ajv);
+  const validate = ajv.compile(JSON.parse(readFileSync(file, 'utf8')));
+  if (validate(manifest)) return [];
+  return (validate.errors ?? []).map(
+    (e: { instancePath: string; message?: string }) => `${e.instancePath || '/'} ${e.message}`,
+  );
+}
+
 describe('Teams app package', () => {
   const saved = process.env.MicrosoftAppId;
   afterEach(() => {
@@ -76,6 +107,58 @@ describe('Teams app package', () => {
     expect(pngSize(files.get('outline.png')!)).toEqual({ width: 32, height: 32 });
     expect(manifest.name.short.length).toBeLessThanOrEqual(30);
     expect(manifest.description.short.length).toBeLessThanOrEqual(80);
+  });
+
+  it("passes Microsoft's manifest schema of the version it declares, with and without a public address", () => {
+    const plain = JSON.parse(teamsManifest(APP_ID));
+    expect(schemaCheck(plain)).toEqual([]);
+    expect(plain.validDomains).toEqual([]);
+    const withUrl = JSON.parse(teamsManifest(APP_ID, { publicUrl: 'https://intake.example.org/' }));
+    expect(schemaCheck(withUrl)).toEqual([]);
+    // Teams opens the dialog (the web flow) only on a domain the package lists.
+    expect(withUrl.validDomains).toEqual(['intake.example.org']);
+    // Not https: the page could not be opened by Teams, nothing is listed.
+    expect(
+      JSON.parse(teamsManifest(APP_ID, { publicUrl: 'http://intake.example.org' })).validDomains,
+    ).toEqual([]);
+  });
+
+  it('the schema check catches what Teams refuses at upload (it can fail)', () => {
+    const manifest = JSON.parse(teamsManifest(APP_ID));
+    manifest.developer.name = 'Coordination du protocole de Seine-Saint-Denis'; // 46 characters: over 32
+    expect(schemaCheck(manifest)).toEqual(['/developer/name must NOT have more than 32 characters']);
+  });
+
+  it('`intake teams package --public-url` lists the domain; a non-https address is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'teams-pkg-'));
+    const out = join(dir, 'app.zip');
+    const program = new Command().exitOverride();
+    registerTeamsCommands(program);
+    await program.parseAsync(
+      [
+        'teams',
+        'package',
+        '--app-id',
+        APP_ID,
+        '--public-url',
+        'https://signalement.example.fr',
+        '--out',
+        out,
+      ],
+      { from: 'user' },
+    );
+    const manifest = JSON.parse(unzip(readFileSync(out)).get('manifest.json')!.toString('utf8'));
+    expect(manifest.validDomains).toEqual(['signalement.example.fr']);
+    const again = new Command().exitOverride();
+    registerTeamsCommands(again);
+    await expect(
+      again.parseAsync(
+        ['teams', 'package', '--app-id', APP_ID, '--public-url', 'http://x.example', '--out', out],
+        {
+          from: 'user',
+        },
+      ),
+    ).rejects.toThrow(/https/);
   });
 
   it('refuses an app id that is not a GUID', () => {
