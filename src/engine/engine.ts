@@ -270,6 +270,11 @@ function emergencyCard(ctx: Ctx): void {
   });
 }
 
+/** A step's `page_text` in the web page when it has one, else its `text`. */
+function pageText(ctx: Ctx, step: { text?: Translated; page_text?: Translated }): Translated | undefined {
+  return ctx.caps.page && step.page_text ? step.page_text : step.text;
+}
+
 /**
  * The text of an `end` step. A young person's conversation ends with the quick-exit button under it when the
  * platform can delete messages: their phone may be read by someone else.
@@ -314,12 +319,12 @@ function enter(ctx: Ctx, id: string | undefined): void {
     delete ctx.st.selection;
     switch (next.type) {
       case 'message':
-        say(ctx, tr(ctx, next.text));
+        say(ctx, tr(ctx, pageText(ctx, next)));
         applyUrgencyRules(ctx, next);
         target = resolveNext(next.next, ctx.st.answers);
         continue;
       case 'end':
-        endStep(ctx, tr(ctx, next.text));
+        endStep(ctx, tr(ctx, pageText(ctx, next)));
         end(ctx, 'completed', 'forget');
         return;
       case 'submit':

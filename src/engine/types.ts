@@ -78,6 +78,8 @@ interface InputStep extends BaseStep {
 export interface MessageStep extends BaseStep {
   type: 'message';
   text: Translated;
+  /** Said instead of `text` in the web page (`Capabilities.page`). */
+  page_text?: Translated;
   next: Next;
 }
 /** Single choice; the answer is the option id. */
@@ -153,6 +155,8 @@ export interface EndStep {
   id: string;
   type: 'end';
   text?: Translated;
+  /** Said instead of `text` in the web page (`Capabilities.page`). */
+  page_text?: Translated;
 }
 
 /** A step of a flow: a discriminated union on `type`. */
@@ -194,6 +198,11 @@ export interface Capabilities {
   buttons: boolean;
   /** Messages already sent can be deleted (used by /effacer). */
   deleteMessages: boolean;
+  /**
+   * The conversation runs in the web page (/chat/): no chat history kept by an app, visible controls
+   * (Quitter, Aide, Urgence). Steps with a `page_text` say it instead of `text`.
+   */
+  page?: boolean;
 }
 
 /** One event of a conversation, as the channel translated it. */

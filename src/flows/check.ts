@@ -87,7 +87,7 @@ function semanticDiagnostics(parsed: ParsedFlow, flow: Flow, options: CheckOptio
     }
 
     // Translations.
-    for (const field of ['text', 'summary_label', 'accept', 'decline'] as const) {
+    for (const field of ['text', 'page_text', 'summary_label', 'accept', 'decline'] as const) {
       const value = (step as unknown as Record<string, Translated | undefined>)[field];
       if (value) checkTranslated(value, flow.languages, field, [...at, field], report, step.id);
     }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isCommune, isEmail, isPhone, matchesFormat } from '../../src/engine/formats.js';
 import {
@@ -967,5 +968,35 @@ describe('text steps with a format (phone, e-mail, phone or e-mail, commune)', (
       routing: { commune: "L'Île-Saint-Denis" },
       answers: { role: 'Infirmière scolaire', phone: '0612345678', commune: "L'Île-Saint-Denis" },
     });
+  });
+});
+
+describe('page_text (the flow in the web page: no chat history, visible controls)', () => {
+  const youth = () => loadFlowFile(fileURLToPath(new URL('../../flows/youth.yaml', import.meta.url)));
+  const pro = () => loadFlowFile(fileURLToPath(new URL('../../flows/professional.yaml', import.meta.url)));
+
+  it("says the page's words in the page and the chat's words in a chat", () => {
+    const page = new Driver(youth(), { ...BUTTONS, page: true });
+    const inPage = shown(page.start('fr'));
+    expect(inPage).toContain('Touche « Quitter »');
+    expect(inPage).not.toMatch(/Telegram|\/effacer/);
+    const chat = new Driver(youth(), BUTTONS);
+    const inChat = shown(chat.start('fr'));
+    expect(inChat).toContain('Tape /effacer');
+    expect(inChat).not.toContain('Quitter');
+  });
+
+  it('every ending of both flows that names a command has page words without it', () => {
+    for (const flow of [youth(), pro()]) {
+      for (const s of flow.steps) {
+        if ((s.type !== 'end' && s.type !== 'message') || !s.text) continue;
+        for (const lang of flow.languages) {
+          if (!/\/(suivi|followup|start|effacer|erase|urgence|emergency)\b|Telegram/.test(s.text[lang] ?? ''))
+            continue;
+          expect(s.page_text?.[lang], `${flow.id} ${s.id} [${lang}]`).toBeDefined();
+          expect(s.page_text![lang]).not.toMatch(/\/[a-z]+\b|Telegram/);
+        }
+      }
+    }
   });
 });

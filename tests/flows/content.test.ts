@@ -61,7 +61,7 @@ function translatedFields(flow: LoadedFlow): { where: string; value: unknown }[]
   steps.forEach((step: unknown, i) => {
     if (!isRecord(step)) return;
     const at = `steps[${i}] (${String(step.id)})`;
-    for (const key of ['text', 'summary_label', 'accept', 'decline']) {
+    for (const key of ['text', 'page_text', 'summary_label', 'accept', 'decline']) {
       if (key in step) fields.push({ where: `${at}.${key}`, value: step[key] });
     }
     const options = Array.isArray(step.options) ? step.options : [];

@@ -14,10 +14,11 @@ import type { Intake, TurnOutcome } from '../../intake/index.js';
 import { WindowLimiter } from '../../intake/limiter.js';
 import type { Metrics } from '../../metrics.js';
 import { consumeTeamsLinkCode, type Database, markEventProcessed, saveTeamsLink } from '../../store/index.js';
+import { chatPageUrl } from '../../webflow/url.js';
 import type { Activity, TurnContext } from './adapter.js';
 import { isLinkCodeShape, linkCodeHash } from './link.js';
-import { FLOW_CHOICE_STEP, renderReplies, renderWelcome, textMessage } from './render.js';
-import type { CardSubmit, InboundActivity } from './schemas.js';
+import { FLOW_CHOICE_STEP, renderDialogOffer, renderReplies, renderWelcome, textMessage } from './render.js';
+import { type CardSubmit, checkDialogFetch, type InboundActivity } from './schemas.js';
 import { langOf, TEAMS_TEXTS } from './texts.js';
 
 /** The channel kind, as stored with conversations and reports. */
@@ -129,6 +130,9 @@ export class TeamsBot {
       }
       case 'message':
         break;
+      case 'invoke':
+        await this.invoke(ctx, a, lang, personal);
+        return;
       default:
         // typing, reactions, invokes...: nothing to do.
         return;
@@ -175,9 +179,48 @@ export class TeamsBot {
       return;
     }
     // A duplicate with replies: they were committed by a delivery that died before sending them.
-    if (await this.send(ctx, renderReplies(outcome.replies, outcome.lang), log, userId)) {
+    const activities = renderReplies(outcome.replies, outcome.lang);
+    // A new conversation: right after its welcome, the offer to answer in a dialog (sealed on the device).
+    const offer = outcome.started ? this.dialogOffer(outcome.started.flowId, outcome.lang) : undefined;
+    if (offer) activities.splice(1, 0, offer);
+    if (await this.send(ctx, activities, log, userId)) {
       await this.deps.pipeline.service.confirmDelivered(CHANNEL, events);
     }
+  }
+
+  /** The dialog card for a flow, when the page can be opened (an https PUBLIC_URL); else undefined. */
+  private dialogOffer(flowId: string, lang: Lang): Partial<Activity> | undefined {
+    return chatPageUrl(this.deps.config.publicUrl, flowId, lang, 'teams')
+      ? renderDialogOffer(lang, flowId)
+      : undefined;
+  }
+
+  /**
+   * The dialog's invokes. `task/fetch` (the dialog card's action) answers a `continue` task whose url is the
+   * web flow, so the person answers in a page that seals on the device; in a group chat, with an unknown
+   * flow or without an https PUBLIC_URL, a `message` task says why instead. `task/submit` (the page closes
+   * the dialog with no result) closes it. Nothing is stored for either. Other invokes get no response
+   * (botbuilder's 501, which the route turns into a 400).
+   */
+  private async invoke(ctx: TurnContext, a: InboundActivity, lang: Lang, personal: boolean): Promise<void> {
+    const t = TEAMS_TEXTS[lang];
+    if (a.name === 'task/submit') {
+      await ctx.sendActivity({ type: 'invokeResponse', value: { status: 200 } });
+      return;
+    }
+    if (a.name !== 'task/fetch') return;
+    const asked = checkDialogFetch(a.value);
+    const flowId = asked.ok ? asked.flowId : undefined;
+    const known = flowId !== undefined && this.deps.pipeline.flows.list().some((f) => f.id === flowId);
+    const url =
+      personal && known ? chatPageUrl(this.deps.config.publicUrl, flowId, lang, 'teams') : undefined;
+    const task = url
+      ? {
+          type: 'continue',
+          value: { title: t.dialogTitle, url, fallbackUrl: url, height: 'large', width: 'medium' },
+        }
+      : { type: 'message', value: personal ? t.dialogUnavailable : t.groupRefusal };
+    await ctx.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { task } } });
   }
 
   /**

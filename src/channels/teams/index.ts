@@ -14,7 +14,7 @@ import { CHANNEL, TeamsBot } from './bot.js';
 import { loadTeamsConfig, type TeamsConfig } from './config.js';
 import { TeamsNotifier } from './notices.js';
 import { textMessage } from './render.js';
-import { checkActivity, checkSubmit } from './schemas.js';
+import { checkActivity, checkDialogFetch, checkSubmit } from './schemas.js';
 import { ResponseShim, withBotbuilderLogs } from './shim.js';
 
 export { loadTeamsConfig, type TeamsConfig } from './config.js';
@@ -116,6 +116,14 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
             metrics.errors.inc({ kind: 'teams_invalid' });
             request.log.info({ channel: CHANNEL }, 'teams card submission refused: invalid data');
             return reply.code(400).send({ error: 'bad_request', message: submit.reason });
+          }
+        }
+        if (activity.type === 'invoke' && activity.name === 'task/fetch') {
+          const dialog = checkDialogFetch(activity.value);
+          if (!dialog.ok) {
+            metrics.errors.inc({ kind: 'teams_invalid' });
+            request.log.info({ channel: CHANNEL }, 'teams dialog request refused: invalid data');
+            return reply.code(400).send({ error: 'bad_request', message: dialog.reason });
           }
         }
         const shim = new ResponseShim();

@@ -162,6 +162,29 @@ export function renderWelcome(
   ];
 }
 
+/** The data of the dialog card's action: Teams sends it back in the `task/fetch` invoke's `value.data`. */
+export interface DialogData {
+  intake: 1;
+  dialog: string;
+}
+
+/**
+ * The card offering the flow in a Teams dialog (the web flow, sealed on the device): what it protects, and
+ * an Action.Submit with `msteams: { type: 'task/fetch' }` that makes Teams ask the bot for the dialog.
+ */
+export function renderDialogOffer(lang: Lang, flowId: string): Partial<Activity> {
+  const t = TEAMS_TEXTS[lang];
+  const data: DialogData & { msteams: { type: 'task/fetch' } } = {
+    msteams: { type: 'task/fetch' },
+    intake: 1,
+    dialog: flowId,
+  };
+  return message(
+    t.dialogIntro,
+    card([textBlock(t.dialogIntro)], t.dialogIntro, [{ type: 'Action.Submit', title: t.dialogButton, data }]),
+  );
+}
+
 /** A plain text message (channel notices). */
 export function textMessage(text: string): Partial<Activity> {
   return message(text);

@@ -44,6 +44,8 @@ export const ACTIVITY_SCHEMA = {
     membersAdded: { type: 'array', maxItems: 500, items: account },
     membersRemoved: { type: 'array', maxItems: 500, items: account },
     action: { type: 'string', maxLength: 64 },
+    /** An invoke's name ("task/fetch", "task/submit"...). */
+    name: { type: 'string', maxLength: 128 },
     value: {},
   },
   allOf: [
@@ -75,6 +77,22 @@ export const SUBMIT_SCHEMA = {
   },
 } as const;
 
+/** The `value` of a `task/fetch` invoke from our dialog card: `data` is the card action's data. */
+export const DIALOG_FETCH_SCHEMA = {
+  type: 'object',
+  required: ['data'],
+  properties: {
+    data: {
+      type: 'object',
+      required: ['intake', 'dialog'],
+      properties: {
+        intake: { const: 1 },
+        dialog: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_-]*$' },
+      },
+    },
+  },
+} as const;
+
 /** A validated card submission. */
 export interface CardSubmit {
   intake: 1;
@@ -97,15 +115,20 @@ export interface InboundActivity {
   conversation: { id: string; conversationType?: string; tenantId?: string; isGroup?: boolean };
   membersAdded?: { id: string }[];
   action?: string;
+  name?: string;
   value?: unknown;
 }
 
 // Compiled on first use (about 0.1 s): a process that serves no Teams traffic never pays for it.
-let compiled: { activity: ValidateFunction; submit: ValidateFunction } | undefined;
+let compiled: { activity: ValidateFunction; submit: ValidateFunction; dialog: ValidateFunction } | undefined;
 function validators() {
   if (!compiled) {
     const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
-    compiled = { activity: ajv.compile(ACTIVITY_SCHEMA), submit: ajv.compile(SUBMIT_SCHEMA) };
+    compiled = {
+      activity: ajv.compile(ACTIVITY_SCHEMA),
+      submit: ajv.compile(SUBMIT_SCHEMA),
+      dialog: ajv.compile(DIALOG_FETCH_SCHEMA),
+    };
   }
   return compiled;
 }
@@ -139,5 +162,14 @@ export function checkSubmit(
 ): { ok: true; submit: CardSubmit } | { ok: false; reason: string } {
   const validate = validators().submit;
   if (validate(value)) return { ok: true, submit: value as CardSubmit };
+  return { ok: false, reason: reason(validate.errors, 'activity.value') };
+}
+
+/** Checks a `task/fetch` invoke's value; returns the flow asked for, or the reason it was refused. */
+export function checkDialogFetch(
+  value: unknown,
+): { ok: true; flowId: string } | { ok: false; reason: string } {
+  const validate = validators().dialog;
+  if (validate(value)) return { ok: true, flowId: (value as { data: { dialog: string } }).data.dialog };
   return { ok: false, reason: reason(validate.errors, 'activity.value') };
 }

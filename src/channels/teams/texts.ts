@@ -43,6 +43,12 @@ export const TEAMS_TEXTS = {
       'Teams ne permet pas à un bot de supprimer les messages écrits de l’autre côté. Pour les supprimer : survoler le message, « … », puis « Supprimer ». La conversation reste dans la liste : clic droit dessus, puis « Masquer ».',
     reference: 'Référence',
     receipt: 'Code secret (reçu)',
+    dialogIntro:
+      'Plus confidentiel : répondre dans une fenêtre qui s’ouvre ici, dans Teams. Les réponses y sont chiffrées sur votre appareil avant l’envoi, pour l’équipe de coordination. Ni Microsoft ni notre serveur ne les voient en clair. Dans cette conversation, au contraire, Microsoft transmet et peut lire chaque message.',
+    dialogButton: 'Répondre dans une fenêtre chiffrée',
+    dialogTitle: 'Signalement chiffré',
+    dialogUnavailable:
+      'La fenêtre chiffrée n’est pas disponible pour le moment. Vous pouvez continuer dans cette conversation.',
   },
   en: {
     welcome:
@@ -78,6 +84,11 @@ export const TEAMS_TEXTS = {
       'Teams does not let a bot delete the messages written on the other side. To delete them: hover over the message, "…", then "Delete". The chat stays in the list: right-click it, then "Hide".',
     reference: 'Reference',
     receipt: 'Secret code (receipt)',
+    dialogIntro:
+      'More private: answer in a window that opens here, in Teams. Answers are encrypted on your device before they are sent, for the coordination team. Neither Microsoft nor our server sees them in clear. In this chat, by contrast, Microsoft carries and can read every message.',
+    dialogButton: 'Answer in an encrypted window',
+    dialogTitle: 'Encrypted report',
+    dialogUnavailable: 'The encrypted window is not available right now. You can go on in this chat.',
   },
 } as const;
 

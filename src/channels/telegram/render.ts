@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Lang, Reply } from '../../engine/index.js';
+import { chatPageUrl } from '../../webflow/url.js';
 import { TEXTS } from './texts.js';
 
 /** Telegram's limit for callback data, in bytes. */
@@ -129,20 +130,11 @@ export function answeredKeyboard(labels: string[]): InlineKeyboard {
 }
 
 /**
- * The address of the web flow for a Mini App button: `PUBLIC_URL` + `/chat/?flow=<id>&lang=<lang>`, or
- * nothing when `PUBLIC_URL` is missing or not https (Telegram opens Mini Apps over https only).
+ * The address of the web flow for a Mini App button: `PUBLIC_URL` + `/chat/?flow=<id>&lang=<lang>&in=telegram`,
+ * or nothing when `PUBLIC_URL` is missing or not https (Telegram opens Mini Apps over https only).
  */
 export function miniAppUrl(publicUrl: string | undefined, flowId: string, lang: Lang): string | undefined {
-  if (!publicUrl) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(publicUrl);
-  } catch {
-    return undefined;
-  }
-  if (parsed.protocol !== 'https:') return undefined;
-  const base = publicUrl.replace(/\/+$/, '');
-  return `${base}/chat/?flow=${encodeURIComponent(flowId)}&lang=${encodeURIComponent(lang)}`;
+  return chatPageUrl(publicUrl, flowId, lang, 'telegram');
 }
 
 /** The message offering the flow as a Mini App: what it protects, and its `web_app` button. */

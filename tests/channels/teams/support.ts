@@ -221,6 +221,11 @@ export class TeamsClient {
     return this.expectOk(this.activity({ type: 'message', value }));
   }
 
+  /** An invoke (a dialog's `task/fetch` or `task/submit`); returns the HTTP answer, the invoke response. */
+  invoke(name: string, value: unknown) {
+    return this.post(this.activity({ type: 'invoke', name, value }));
+  }
+
   /** Messages the bot sent to this conversation. */
   received(): ConnectorCall[] {
     return this.connector.messages(this.conversationId);

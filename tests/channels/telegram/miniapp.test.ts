@@ -29,7 +29,7 @@ describe('telegram Mini App button', () => {
     expect(buttons).toEqual([
       {
         text: 'Écrire ici en privé (chiffré)',
-        web_app: { url: 'https://example.org/chat/?flow=youth&lang=fr' },
+        web_app: { url: 'https://example.org/chat/?flow=youth&lang=fr&in=telegram' },
       },
     ]);
     expect(buttons[0]).not.toHaveProperty('callback_data');
@@ -51,7 +51,7 @@ describe('telegram Mini App button', () => {
     expect(webAppButtons(pro)).toEqual([
       {
         text: 'Write here privately (encrypted)',
-        web_app: { url: 'https://example.org/chat/?flow=professional&lang=en' },
+        web_app: { url: 'https://example.org/chat/?flow=professional&lang=en&in=telegram' },
       },
     ]);
   });
@@ -89,10 +89,10 @@ describe('telegram Mini App button', () => {
 
   it('builds the URL only from an https PUBLIC_URL', () => {
     expect(miniAppUrl('https://example.org', 'youth', 'fr')).toBe(
-      'https://example.org/chat/?flow=youth&lang=fr',
+      'https://example.org/chat/?flow=youth&lang=fr&in=telegram',
     );
     expect(miniAppUrl('https://example.org/intake/', 'professional', 'en')).toBe(
-      'https://example.org/intake/chat/?flow=professional&lang=en',
+      'https://example.org/intake/chat/?flow=professional&lang=en&in=telegram',
     );
     expect(miniAppUrl(undefined, 'youth', 'fr')).toBeUndefined();
     expect(miniAppUrl('http://example.org', 'youth', 'fr')).toBeUndefined();

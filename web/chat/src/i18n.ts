@@ -61,3 +61,24 @@ export const UI = {
 } satisfies Record<Lang, Record<string, string>>;
 
 export type UiTexts = (typeof UI)['fr'];
+
+/** French for professionals: the same words in the vouvoiement the professional flow uses. */
+const VOUS_FR: Partial<UiTexts> = {
+  answer: 'Votre réponse',
+  failed: 'Impossible de charger la page. Réessayez plus tard.',
+  receiptTitle: 'Votre code secret',
+  codeTitle: 'Lire les réponses avec votre code',
+  codeLabel: 'Votre code secret (16 caractères, par exemple ABCD-EFGH-JKMN-PQRS)',
+  noReply: 'Pas encore de réponse pour ce code. Revenez dans quelques jours.',
+  throttled: 'Trop d’essais pour le moment. Réessayez plus tard.',
+  unavailable: 'Impossible de lire les réponses maintenant. Réessayez plus tard.',
+  privacy: 'Vos réponses sont chiffrées sur cet appareil avant d’être envoyées.',
+};
+
+/**
+ * The page's words for a language and an audience: tutoiement for young people (and before the flow is
+ * known), vouvoiement for professionals, as in the flows.
+ */
+export function uiTexts(lang: Lang, kind?: 'youth' | 'professional'): UiTexts {
+  return lang === 'fr' && kind === 'professional' ? { ...UI.fr, ...VOUS_FR } : UI[lang];
+}

@@ -20,11 +20,13 @@ import {
 } from '../../../src/engine/index.js';
 import { loadConfig, loadFlow, type PublicConfig } from './api.js';
 import { type ReadOutcome, readReplies } from './followup.js';
-import { UI, type UiTexts } from './i18n.js';
+import { type UiTexts, uiTexts } from './i18n.js';
 import { sealAndSend } from './seal.js';
+import { teamsDialog } from './teams.js';
 import { telegramMiniApp } from './telegram.js';
 
-const CAPABILITIES: Capabilities = { buttons: true, deleteMessages: true };
+// `page`: steps say their page_text (no chat history here; Quitter and the visible controls instead of commands).
+const CAPABILITIES: Capabilities = { buttons: true, deleteMessages: true, page: true };
 /** Where Quitter goes before the configuration is loaded. */
 const FALLBACK_EXIT = 'https://www.google.fr/';
 /** Two presses of Escape within this delay leave the page. */
@@ -42,8 +44,11 @@ const memory: {
 
 let setEntriesHook: ((e: Entry[]) => void) | null = null;
 
-/** Opened from Telegram as a Mini App (the welcome's `web_app` button): closed on leaving; else null. */
-const miniApp = telegramMiniApp();
+/**
+ * Opened inside an app: a Telegram Mini App (the welcome's `web_app` button) or a Teams dialog (the card's
+ * `task/fetch` action); closed on leaving or when done. Null in a browser.
+ */
+const miniApp = telegramMiniApp() ?? teamsDialog();
 
 /** Forgets everything the page knows and shows nothing of it any more. */
 function forget() {
@@ -57,7 +62,7 @@ function forget() {
 
 /**
  * Forgets the conversation and replaces this page (and its history entry) with a neutral site; in Telegram,
- * closes the Mini App too (the neutral site stays as the fallback if Telegram does not close it).
+ * closes the Mini App or the Teams dialog too (the neutral site stays as the fallback if the app does not).
  */
 function quickExit() {
   const exitUrl = memory.config?.exitUrl ?? FALLBACK_EXIT;
@@ -66,7 +71,7 @@ function quickExit() {
   location.replace(exitUrl);
 }
 
-/** "Fermer", in Telegram once the conversation is over: forgets it and closes the Mini App. */
+/** "Fermer", in Telegram or Teams once the conversation is over: forgets it and closes the Mini App or dialog. */
 function closeMiniApp() {
   forget();
   miniApp?.close();
@@ -254,7 +259,7 @@ function App() {
   const endRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
   setEntriesHook = setEntries;
-  const t = UI[lang];
+  const t = uiTexts(lang, memory.flow?.kind);
 
   const add = (list: Entry[], more: NewEntry[]) => [
     ...list,
@@ -319,7 +324,7 @@ function App() {
           () => ({ ok: false, reason: 'unavailable' }) as const satisfies ReadOutcome,
         );
         setBusy(false);
-        const text = outcomeText(read, UI[langOf(memory.state, lang)]);
+        const text = outcomeText(read, uiTexts(langOf(memory.state, lang), memory.flow?.kind));
         list = add(list, [{ from: 'bot', reply: { type: 'text', text } }]);
         setEntries(list);
       }
@@ -328,7 +333,7 @@ function App() {
   }
 
   useEffect(() => {
-    // In Telegram: the page is ready to be shown (Telegram hides its own loader).
+    // In Telegram or Teams: the page is ready to be shown (the app hides its own loader).
     miniApp?.ready();
     const params = new URLSearchParams(location.search);
     const wanted = params.get('lang');
