@@ -1,6 +1,7 @@
 // The web flow's Mini App helper (web/chat/src/telegram.ts): detects a launch by Telegram, calls the bridge's
 // web_app_ready / web_app_close, drops the launch parameters from the address, and never throws.
 
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -68,11 +69,20 @@ describe('the page loads no script from another origin', () => {
     expect(CHAT_CSP).toContain("script-src 'self' 'wasm-unsafe-eval'");
     expect(CHAT_CSP).not.toMatch(/https?:/);
     const index = join(CHAT_DIR, 'index.html');
-    if (!existsSync(index)) return;
+    expect(existsSync(index), 'the page is built (npm run build:chat)').toBe(true);
     const html = readFileSync(index, 'utf8');
     const sources = [...html.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)].map((m) => m[1]);
     expect(sources.length).toBeGreaterThan(0);
     for (const src of sources) expect(src).toMatch(/^\/chat\//);
     expect(html).not.toContain('telegram.org');
+    // Each integrity matches the file as served (a mismatch makes the browser refuse the script).
+    const tagged = [...html.matchAll(/(?:src|href)="\/chat\/([^"]+)" integrity="([^"]+)"/g)];
+    expect(tagged.length).toBe(2);
+    for (const [, file, sri] of tagged) {
+      const digest = createHash('sha384')
+        .update(readFileSync(join(CHAT_DIR, file!)))
+        .digest('base64');
+      expect(sri, file).toBe(`sha384-${digest}`);
+    }
   });
 });

@@ -4,7 +4,7 @@
 // Subresource Integrity, and the build prints the SHA-256 of each file and of the whole bundle so that anyone
 // can compare what the server sends with what was published (docs/SECURITY.md).
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import preact from '@preact/preset-vite';
@@ -19,31 +19,31 @@ function files(dir: string): string[] {
     .sort();
 }
 
-/** Adds `integrity` to the page's scripts and stylesheets, then prints the bundle's hashes. */
+/**
+ * Adds `integrity` to the page's scripts and stylesheets, then prints the bundle's hashes. Both are computed
+ * from the files as written to disk, once Vite is done: hashing earlier (in transformIndexHtml) misses
+ * Vite's last rewrites of a chunk (the dynamic import of teams-js), and the browser then refuses the script.
+ */
 function integrity(): Plugin {
   return {
     name: 'intake-chat-integrity',
     enforce: 'post',
-    transformIndexHtml: {
-      order: 'post',
-      handler(html, ctx) {
-        const bundle = ctx.bundle ?? {};
-        const sri = (fileName: string) => {
-          const item = bundle[fileName];
-          if (!item) throw new Error(`integrity: ${fileName} is not in the bundle`);
-          const bytes = item.type === 'chunk' ? item.code : item.source;
-          return `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
-        };
-        return html.replace(
-          /<(script|link)([^>]*?) (src|href)="\/chat\/([^"]+)"([^>]*)>/g,
-          (tag, name, before, attr, file, after) =>
-            /integrity=/.test(tag) || (name === 'link' && !/stylesheet|modulepreload/.test(tag))
-              ? tag
-              : `<${name}${before} ${attr}="/chat/${file}" integrity="${sri(file)}"${after}>`,
-        );
-      },
-    },
     closeBundle() {
+      const indexPath = join(outDir, 'index.html');
+      const html = readFileSync(indexPath, 'utf8').replace(
+        /<(script|link)([^>]*?) (src|href)="\/chat\/([^"]+)"([^>]*)>/g,
+        (tag, name, before, attr, file, after) => {
+          if (/integrity=/.test(tag) || (name === 'link' && !/stylesheet|modulepreload/.test(tag)))
+            return tag;
+          const sri = `sha384-${createHash('sha384')
+            .update(readFileSync(join(outDir, file)))
+            .digest('base64')}`;
+          return `<${name}${before} ${attr}="/chat/${file}" integrity="${sri}"${after}>`;
+        },
+      );
+      if (!/<script[^>]* integrity="sha384-/.test(html))
+        throw new Error('integrity: no script got an integrity');
+      writeFileSync(indexPath, html);
       const all = createHash('sha256');
       const lines: string[] = [];
       for (const file of files(outDir)) {
