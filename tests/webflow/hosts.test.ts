@@ -9,8 +9,10 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, type BrowserContext, chromium, type Frame } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoordinator, showReport, unlock } from '../../src/coordinators/index.js';
-import { buildTestApp, type TestApp, testConfig } from '../helper.js';
+import { type Harness, startHarness } from '../channels/telegram/harness.js';
+import { type TestApp, testConfig } from '../helper.js';
 import { dumpDatabase, findMarkers } from '../support/canary.js';
+import { insertSignedReply } from '../support/replies.js';
 import { type Action, professionalWalk } from '../support/walks.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -68,12 +70,15 @@ async function walk(frame: Frame, actions: Action[]) {
 }
 
 describe('web flow inside Teams and Telegram (headless Chromium)', () => {
+  let h: Harness;
   let t: TestApp;
   let browser: Browser;
   let base: string;
 
   beforeAll(async () => {
-    t = await buildTestApp({ config: testConfig({ web: { exitUrl: 'https://neutral.example/' } }) });
+    // The app with its Telegram channel (a fake Bot API): a code from the page must work with /suivi too.
+    h = await startHarness({ config: testConfig({ web: { exitUrl: 'https://neutral.example/' } }) });
+    t = h.t;
     await createCoordinator(
       t.db,
       t.keyring,
@@ -99,7 +104,7 @@ describe('web flow inside Teams and Telegram (headless Chromium)', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await t?.close();
+    await h?.close();
   });
 
   /** A phone-sized context where `origin`'s root page is the host page framing `src`. */
@@ -182,6 +187,36 @@ describe('web flow inside Teams and Telegram (headless Chromium)', () => {
     const rows = (await dumpDatabase(t.db)).map((r) => ({ where: `${r.table}.${r.column}`, text: r.text }));
     expect(findMarkers(rows, [...markers, code])).toEqual([]);
     expect(findMarkers([{ where: 'logs', text: t.logs.text }], [...markers, code])).toEqual([]);
+
+    // A coordinator replies; the code reads it on the page ("J'ai déjà un code"), then in Telegram (/suivi).
+    const row = (
+      await t.db.query<{ id: string; receipt_public_key: string }>(
+        'SELECT id, receipt_public_key FROM reports WHERE reference = $1',
+        [reference],
+      )
+    ).rows[0]!;
+    const REPLY = 'Bonjour, ici Carla de la coordination : pouvez-vous me rappeler ?';
+    await insertSignedReply(t.db, {
+      reportId: row.id,
+      receiptPublicKey: row.receipt_public_key,
+      text: REPLY,
+      login: 'carla',
+      passphrase: PASSPHRASE,
+    });
+    await frame!.getByRole('button', { name: "J'ai déjà un code" }).click();
+    await frame!.getByRole('textbox', { name: /Votre code secret/ }).fill(code);
+    await frame!.getByRole('button', { name: 'Lire les réponses' }).click();
+    await frame!.getByTestId('replies').waitFor({ timeout: 60_000 });
+    expect(await frame!.getByTestId('replies').textContent()).toContain(REPLY);
+    for (const s of sent) expect(`${s.url}\n${s.body}`).not.toContain(code);
+    const user = h.user();
+    await user.say(`/suivi ${code}`);
+    expect(
+      user
+        .botMessages()
+        .map((m) => m.text)
+        .join('\n'),
+    ).toContain(REPLY);
 
     // "Fermer" closes the dialog through teams-js, with no result for the bot.
     await frame!.getByRole('button', { name: 'Fermer' }).click();

@@ -5,6 +5,7 @@ export const UI = {
   fr: {
     exit: 'Quitter',
     close: 'Fermer',
+    hide: 'Masquer',
     exitHint: 'Quitter : efface tout et ouvre un autre site. Touche Échap deux fois : pareil.',
     help: 'Aide',
     emergency: 'Urgence',
@@ -33,6 +34,7 @@ export const UI = {
   en: {
     exit: 'Leave',
     close: 'Close',
+    hide: 'Hide',
     exitHint: 'Leave: forgets everything and opens another site. Escape twice does the same.',
     help: 'Help',
     emergency: 'Emergency',

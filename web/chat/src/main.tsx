@@ -222,7 +222,7 @@ function CodePanel(props: { t: UiTexts; onClose: () => void }) {
             {t.readReplies}
           </button>
           <button type="button" class="option" onClick={props.onClose}>
-            {t.close}
+            {t.hide}
           </button>
         </div>
       </form>
