@@ -12,13 +12,16 @@ import type { MiniApp } from './telegram.js';
 /** What detection reads of the page's window (a parameter, for tests). */
 export interface DialogWindow {
   location: { search: string };
-  parent: unknown;
-  self: unknown;
 }
 
-/** Whether the page was opened as a Teams dialog: asked for by its address, and inside a frame. */
+/**
+ * Whether the page was opened as a Teams dialog, as its address says (the bot's `task/fetch` answer). Teams
+ * on the web frames the page; Teams on a phone shows it in a webview without a frame, which teams-js
+ * reaches through the webview's native interface. Anywhere else teams-js finds no host and the page
+ * behaves as in a browser.
+ */
 export function openedByTeams(win: DialogWindow): boolean {
-  return new URLSearchParams(win.location.search).get('in') === 'teams' && win.parent !== win.self;
+  return new URLSearchParams(win.location.search).get('in') === 'teams';
 }
 
 /** How long the page waits for Teams to answer `app.initialize()` before behaving as a browser. */
