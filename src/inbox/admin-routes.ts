@@ -57,6 +57,7 @@ const AUDIT_ACTIONS = [
   'assignment',
   'note',
   'reply',
+  'followup',
   'export',
   'grant',
   'account_create',
