@@ -896,7 +896,7 @@ export class IntakeService {
     | { ok: false; reason: 'throttled' }
     | { ok: true; salt?: string; replies: { sealed: string; sentAt: string }[]; to?: FollowUpTarget }
   > {
-    const { db, keyring, metrics } = this.deps;
+    const { db, metrics } = this.deps;
     const clientKey = `web:${createHash('sha256').update(`web follow-up ip\0${input.client}`).digest('hex')}`;
     if (
       !(await this.receiptLimits.perUser.take(clientKey, input.now)) ||
