@@ -15,6 +15,7 @@ import {
   newPwhashSalt,
   noteAssociatedData,
   openDataKey,
+  openFollowUp,
   openReportWithDataKey,
   resealDataKey,
   type SigningKeyPair,
@@ -89,6 +90,29 @@ export function openCase(c: {
     nonce: c.nonce,
     ciphertext: c.ciphertext,
   });
+}
+
+/**
+ * Opens a message the person sent after reading the replies (sealFollowUp: the report envelope, associated
+ * data naming the report and the message). Throws when it was not sealed to this coordinator or was moved.
+ */
+export function openFollowUpMessage(
+  reportId: string,
+  m: { id: string; envelopeVersion: number; nonce: string; ciphertext: string; sealedKey: string },
+): string {
+  if (!keyPair) throw new Error('locked');
+  const payload = openFollowUp(
+    {
+      v: m.envelopeVersion,
+      reportId,
+      messageId: m.id,
+      nonce: m.nonce,
+      ciphertext: m.ciphertext,
+      sealedKey: m.sealedKey,
+    },
+    keyPair,
+  );
+  return typeof payload.text === 'string' ? payload.text : '';
 }
 
 function signingKey(): SigningKeyPair {
