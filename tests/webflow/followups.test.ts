@@ -265,6 +265,14 @@ for (const backend of backends()) {
       await t.db.query('DELETE FROM inbox_members WHERE coordinator_id = $1', [alice]);
     }, 60_000);
 
+    it('is documented in the OpenAPI document', async () => {
+      const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+      const route = doc.paths['/api/v1/public/followups'];
+      expect(route?.post?.description).toContain('never the code, never the text');
+      expect(Object.keys(route.post.responses).sort()).toEqual(['201', '400', '409', '413', '429', '503']);
+      expect(doc.paths['/api/v1/public/replies'].post.description).toContain('decoy');
+    });
+
     it('refuses bad bodies (400) and oversize ones (413), storing nothing', async () => {
       const receipt = generateReceipt();
       const to = await targetOf(t.app, receipt);

@@ -4,7 +4,7 @@
 // Subresource Integrity, and the build prints the SHA-256 of each file and of the whole bundle so that anyone
 // can compare what the server sends with what was published (docs/SECURITY.md).
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import preact from '@preact/preset-vite';
@@ -42,6 +42,20 @@ function integrity(): Plugin {
               : `<${name}${before} ${attr}="/chat/${file}" integrity="${sri(file)}"${after}>`,
         );
       },
+    },
+    writeBundle() {
+      // The hashes above are of the chunks as transformIndexHtml sees them; Vite still rewrites a chunk after
+      // that (the preload list of the dynamic import of teams-js), so the integrity of the files as written
+      // is set again here, from the bytes on disk: what the browser checks.
+      const index = join(outDir, 'index.html');
+      const html = readFileSync(index, 'utf8').replace(
+        /((?:src|href)="\/chat\/([^"]+)"[^>]*? integrity=")sha384-[^"]+"/g,
+        (_tag, head: string, file: string) =>
+          `${head}sha384-${createHash('sha384')
+            .update(readFileSync(join(outDir, file)))
+            .digest('base64')}"`,
+      );
+      writeFileSync(index, html);
     },
     closeBundle() {
       const all = createHash('sha256');
