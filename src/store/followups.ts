@@ -101,3 +101,33 @@ export async function markFollowUpsSeen(db: Queryable, reportId: string): Promis
     [reportId],
   );
 }
+
+/** Every follow-up of an inbox's reports with the granter's sealed key (for re-sealing to a new member). */
+export async function inboxFollowUpKeys(
+  db: Queryable,
+  inboxId: string,
+  granterId: string,
+): Promise<{ id: string; report_id: string; sealed_key: string | null }[]> {
+  const r = await db.query<{ id: string; report_id: string; sealed_key: string | null }>(
+    `SELECT f.id, f.report_id, k.sealed_key FROM report_followups f
+       JOIN reports r ON r.id = f.report_id
+       LEFT JOIN report_followup_keys k ON k.followup_id = f.id AND k.coordinator_id = $2
+      WHERE r.inbox_id = $1 ORDER BY f.created_at, f.id`,
+    [inboxId, granterId],
+  );
+  return r.rows;
+}
+
+/** Adds a coordinator's sealed copy of a follow-up's data key (a grant); an existing one is kept. */
+export async function addFollowUpKey(
+  tx: Queryable,
+  followUpId: string,
+  coordinatorId: string,
+  sealedKey: string,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO report_followup_keys (followup_id, coordinator_id, sealed_key) VALUES ($1, $2, $3)
+     ON CONFLICT (followup_id, coordinator_id) DO NOTHING`,
+    [followUpId, coordinatorId, sealedKey],
+  );
+}

@@ -8,13 +8,15 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCoordinator, unlock } from '../../src/coordinators/index.js';
+import { createCoordinator, grantAccess, showReport, unlock } from '../../src/coordinators/index.js';
 import {
   generateReceipt,
   initCrypto,
+  openDataKey,
   openFollowUp,
   ReportDecryptError,
   receiptLookupHash,
+  resealDataKey,
   sealFollowUp,
 } from '../../src/crypto/index.js';
 import type { Database } from '../../src/store/index.js';
@@ -264,6 +266,91 @@ for (const backend of backends()) {
       );
       await t.db.query('DELETE FROM inbox_members WHERE coordinator_id = $1', [alice]);
     }, 60_000);
+
+    it('a coordinator given access later reads the earlier messages (grant, CLI and admin API)', async () => {
+      const { row, receipt } = await fileFromChat(t, 'tg-grant');
+      const body = followUpBody(receipt, await targetOf(t.app, receipt), 'Message avant ton arrivée.');
+      expect((await inject(t.app, 'followups', body)).statusCode).toBe(201);
+      // Carol joins afterwards: the message was not sealed to her.
+      await createCoordinator(
+        t.db,
+        t.keyring,
+        { name: 'Carol Coord', login: 'carol', inbox: 'coordination', passphrase: PASSPHRASE },
+        ['coordination'],
+      );
+      const carol = await unlock(t.db, t.keyring, 'carol', PASSPHRASE);
+      await expect(showReport(t.db, carol, row.reference)).rejects.toThrow(/not sealed to you/);
+      // Bob grants (intake coordinator grant): the reports' and the messages' data keys are re-sealed.
+      const bob = await unlock(t.db, t.keyring, 'bob', PASSPHRASE);
+      const granted = await grantAccess(t.db, bob, 'carol', 'coordination', t.keyring);
+      expect(granted.messages).toBeGreaterThan(0);
+      const shown = await showReport(t.db, carol, row.reference);
+      expect(shown.followUps.map((f) => f.text)).toEqual(['Message avant ton arrivée.']);
+
+      // The admin API does the same in the admin's browser: keys of the messages listed and re-sealed.
+      await createCoordinator(
+        t.db,
+        t.keyring,
+        { name: 'Dana Admin', login: 'dana', inbox: 'coordination', passphrase: PASSPHRASE, role: 'admin' },
+        ['coordination'],
+      );
+      const later = followUpBody(receipt, await targetOf(t.app, receipt), 'Un autre message.');
+      expect((await inject(t.app, 'followups', later)).statusCode).toBe(201);
+      await createCoordinator(
+        t.db,
+        t.keyring,
+        { name: 'Eli Coord', login: 'eli', inbox: 'coordination', passphrase: PASSPHRASE },
+        ['coordination'],
+      );
+      const dana = await unlock(t.db, t.keyring, 'dana', PASSPHRASE);
+      const eli = await unlock(t.db, t.keyring, 'eli', PASSPHRASE);
+      const s = await login(t.app, 'dana', PASSPHRASE);
+      const mine = (await call(t.app, s, 'GET', '/api/v1/admin/inboxes/coordination/keys')).json() as {
+        items: { reportId: string; sealedKey: string | null }[];
+        followUps: { followUpId: string; sealedKey: string | null }[];
+      };
+      const reseal = (sealedKey: string) => {
+        const k = openDataKey(sealedKey, dana.keyPair);
+        const out = resealDataKey(k, eli.keyPair.publicKey);
+        k.fill(0);
+        return out;
+      };
+      const followUpKeys = mine.followUps
+        .filter((f) => f.sealedKey)
+        .map((f) => ({ followUpId: f.followUpId, sealedKey: reseal(f.sealedKey!) }));
+      expect(followUpKeys.map((k) => k.followUpId)).toContain(later.messageId);
+      const stray = await call(t.app, s, 'POST', '/api/v1/admin/grants', {
+        coordinatorId: eli.coordinator.id,
+        inbox: 'coordination',
+        keys: [],
+        followUpKeys: [{ followUpId: randomUUID(), sealedKey: 'A'.repeat(80) }],
+      });
+      expect(stray.statusCode).toBe(400);
+      const grant = await call(t.app, s, 'POST', '/api/v1/admin/grants', {
+        coordinatorId: eli.coordinator.id,
+        inbox: 'coordination',
+        keys: mine.items
+          .filter((k) => k.sealedKey)
+          .map((k) => ({ reportId: k.reportId, sealedKey: reseal(k.sealedKey!) })),
+        followUpKeys,
+      });
+      expect(grant.statusCode, grant.body).toBe(200);
+      // Dana joined after the report (she has no key to it to hand on) but before this message: Eli opens
+      // the message, as the case view does with the inbox API's followUps.
+      const mineNow = await t.db.query<{ nonce: string; ciphertext: string; sealed_key: string }>(
+        `SELECT f.nonce, f.ciphertext, k.sealed_key FROM report_followups f
+           JOIN report_followup_keys k ON k.followup_id = f.id AND k.coordinator_id = $2 WHERE f.id = $1`,
+        [later.messageId, eli.coordinator.id],
+      );
+      const m = mineNow.rows[0]!;
+      expect(
+        openFollowUp(
+          { v: 1, reportId: row.id, messageId: later.messageId, ...m, sealedKey: m.sealed_key },
+          eli.keyPair,
+        ),
+      ).toEqual({ text: 'Un autre message.' });
+      for (const u of [carol, bob, dana, eli]) u.keyPair.privateKey.fill(0);
+    }, 120_000);
 
     it('is documented in the OpenAPI document', async () => {
       const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();

@@ -202,6 +202,18 @@ export function enrol(passphrase: string, coordinatorId: string) {
  * A grant: opens each of this coordinator's sealed data keys here and re-seals it to a colleague's public
  * key (as the server lists it; the server checks that key's MAC before accepting the grant).
  */
+/** Re-seals the data keys of the person's follow-up messages (each has its own) to a new member. */
+export function resealFollowUpsFor(items: { followUpId: string; sealedKey: string }[], publicKey: string) {
+  if (!keyPair) throw new Error('locked');
+  const mine = keyPair;
+  return items.map((i) => {
+    const k = openDataKey(i.sealedKey, mine);
+    const sealedKey = resealDataKey(k, publicKey);
+    k.fill(0);
+    return { followUpId: i.followUpId, sealedKey };
+  });
+}
+
 export function resealFor(items: { reportId: string; sealedKey: string }[], publicKey: string) {
   if (!keyPair) throw new Error('locked');
   const mine = keyPair;
