@@ -19,6 +19,7 @@ import {
   resealDataKey,
   sealFollowUp,
 } from '../../src/crypto/index.js';
+import { purge } from '../../src/intake/retention.js';
 import type { Database } from '../../src/store/index.js';
 import { findReportByReference } from '../../src/store/index.js';
 import { buildTestApp, type TestApp, testConfig } from '../helper.js';
@@ -191,6 +192,19 @@ for (const backend of backends()) {
         { actor_id: null, detail: null },
         { actor_id: null, detail: null },
       ]);
+
+      // Retention counts from the last message: closed long ago but written to since, the case stays.
+      await t.db.query("UPDATE reports SET closed_at = now() - interval '400 days' WHERE id = $1", [row.id]);
+      await purge(t.db, t.config);
+      expect(await findReportByReference(t.db, row.reference)).toBeDefined();
+      await t.db.query("UPDATE reports SET last_followup_at = now() - interval '400 days' WHERE id = $1", [
+        row.id,
+      ]);
+      await purge(t.db, t.config);
+      expect(await findReportByReference(t.db, row.reference)).toBeUndefined();
+      expect(
+        (await t.db.query('SELECT id FROM report_followups WHERE report_id = $1', [row.id])).rows,
+      ).toEqual([]);
     }, 120_000);
 
     it('answers an unknown code like a known one, and discards its message', async () => {
