@@ -41,6 +41,9 @@ function printReport(r: Awaited<ReturnType<typeof showReport>>) {
   const answers = (r.payload.answers ?? {}) as Record<string, unknown>;
   for (const [k, v] of Object.entries(answers))
     lines.push(`  ${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
+  for (const f of r.followUps) {
+    lines.push(`message from the person, ${f.at}: ${f.text ?? '(not sealed to you: ask a member to grant)'}`);
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
@@ -149,7 +152,7 @@ export function registerCoordinatorCommands(program: Command) {
           const me = await unlock(db, keyring, opts.login, passphrase);
           const r = await grantAccess(db, me, opts.to, opts.inbox, keyring);
           process.stdout.write(
-            `${opts.to} can now read inbox ${opts.inbox}: ${r.resealed} report(s) re-sealed${r.skipped ? `, ${r.skipped} you cannot open yourself` : ''}\n`,
+            `${opts.to} can now read inbox ${opts.inbox}: ${r.resealed} report(s) re-sealed${r.messages ? ` and ${r.messages} message(s) from the people who wrote back` : ''}${r.skipped ? `, ${r.skipped} you cannot open yourself` : ''}\n`,
           );
         }),
       );

@@ -49,6 +49,9 @@ export interface FileConfig {
     reportsPerIpPerHour?: number;
     reportsPerMinute?: number;
     keysPerIpPerMinute?: number;
+    followUpBodyLimitBytes?: number;
+    followUpsPerIpPerHour?: number;
+    followUpsPerMinute?: number;
   };
 }
 
@@ -60,6 +63,9 @@ export function webSettings(config: FileConfig): Required<NonNullable<FileConfig
     reportsPerIpPerHour: 20,
     reportsPerMinute: 60,
     keysPerIpPerMinute: 60,
+    followUpBodyLimitBytes: 65_536,
+    followUpsPerIpPerHour: 20,
+    followUpsPerMinute: 60,
     ...config.web,
   };
 }

@@ -18,6 +18,7 @@ import {
   initCrypto,
   newPwhashSalt,
   openDataKey,
+  openFollowUp,
   openReport,
   resealDataKey,
   UnwrapError,
@@ -29,6 +30,7 @@ import { keysAreTrusted, memberIsTrusted, memberMac } from '../intake/integrity.
 import type { Keyring } from '../intake/keyring.js';
 import {
   activeMemberships,
+  addFollowUpKey,
   addInboxMember,
   addReportKey,
   type CoordinatorRow,
@@ -36,7 +38,9 @@ import {
   findCoordinatorByLogin,
   findReportByReference,
   inboxesOf,
+  inboxFollowUpKeys,
   inboxReportKeys,
+  listFollowUps,
   listReportsForCoordinator,
   type ReportRow,
   sealedKeyFor,
@@ -211,7 +215,7 @@ export async function grantAccess(
   toLogin: string,
   inbox: string,
   keyring: Keyring,
-): Promise<{ resealed: number; skipped: number }> {
+): Promise<{ resealed: number; skipped: number; messages: number }> {
   const mine = (await activeMemberships(db, inbox)).find((m) => m.coordinator_id === me.coordinator.id);
   if (!mine || !memberIsTrusted(keyring, mine, inbox)) {
     throw new CoordinatorError(`you are not a member of inbox "${inbox}"`);
@@ -225,8 +229,11 @@ export async function grantAccess(
     );
   }
   const reports = await inboxReportKeys(db, inbox, me.coordinator.id);
+  // The person's follow-up messages have their own data keys: re-sealed the same way.
+  const messages = await inboxFollowUpKeys(db, inbox, me.coordinator.id);
   let resealed = 0;
   let skipped = 0;
+  let messagesResealed = 0;
   await db.transaction(async (tx) => {
     await addInboxMember(tx, inbox, target.id, memberMac(keyring, inbox, target.id, target.public_key));
     for (const r of reports) {
@@ -239,8 +246,15 @@ export async function grantAccess(
       dataKey.fill(0);
       resealed++;
     }
+    for (const m of messages) {
+      if (!m.sealed_key) continue;
+      const dataKey = openDataKey(m.sealed_key, me.keyPair);
+      await addFollowUpKey(tx, m.id, target.id, resealDataKey(dataKey, target.public_key));
+      dataKey.fill(0);
+      messagesResealed++;
+    }
   });
-  return { resealed, skipped };
+  return { resealed, skipped, messages: messagesResealed };
 }
 
 /** A report opened on the client: clear metadata plus the decrypted payload. */
@@ -277,7 +291,11 @@ function openRow(row: ReportRow, sealedKey: string, me: Unlocked): OpenedReport 
 }
 
 /** Opens one report by reference. Not found, or not in the caller's inboxes: the same error. */
-export async function showReport(db: Database, me: Unlocked, reference: string): Promise<OpenedReport> {
+export async function showReport(
+  db: Database,
+  me: Unlocked,
+  reference: string,
+): Promise<OpenedReport & { followUps: { at: string; text: string | null }[] }> {
   const row = await findReportByReference(db, reference.trim().toUpperCase());
   const inboxes = await inboxesOf(db, me.coordinator.id);
   if (!row || !inboxes.includes(row.inbox_id))
@@ -288,7 +306,32 @@ export async function showReport(db: Database, me: Unlocked, reference: string):
       `report ${row.reference} was not sealed to you yet: ask a member to run \`intake coordinator grant\``,
     );
   }
-  return openRow(row, sealedKey, me);
+  const report = openRow(row, sealedKey, me);
+  // The person's messages from the web page, oldest first; one not sealed to this coordinator is listed
+  // without text.
+  const followUps = (await listFollowUps(db, row.id, me.coordinator.id)).map((f) => {
+    let text: string | null = null;
+    if (f.sealed_key) {
+      try {
+        const payload = openFollowUp(
+          {
+            v: f.envelope_version,
+            reportId: row.id,
+            messageId: f.id,
+            nonce: f.nonce,
+            ciphertext: f.ciphertext,
+            sealedKey: f.sealed_key,
+          },
+          me.keyPair,
+        );
+        text = typeof payload.text === 'string' ? payload.text : null;
+      } catch {
+        text = null;
+      }
+    }
+    return { at: new Date(f.created_at).toISOString(), text };
+  });
+  return { ...report, followUps };
 }
 
 /** Lists (and opens) the reports of the caller's inboxes, newest first. */

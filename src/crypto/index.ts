@@ -58,6 +58,7 @@ export {
 export type {
   CoordinatorKeyPair,
   CoordinatorSecretField,
+  FollowUpForCoordinator,
   LoginKeys,
   MasterKeys,
   OpenedCoordinatorSecret,
@@ -66,6 +67,7 @@ export type {
   ReportRecipient,
   SealedReport,
   SealedReportKey,
+  SealFollowUpInput,
   SealReportInput,
 } from './operations.js';
 
@@ -90,6 +92,7 @@ export {
   openContact,
   openCoordinatorSecret,
   openDataKey,
+  openFollowUp,
   openReport,
   openReportWithDataKey,
   openState,
@@ -99,6 +102,7 @@ export {
   resealDataKey,
   sealContact,
   sealCoordinatorSecret,
+  sealFollowUp,
   sealReport,
   sealState,
   unwrapPrivateKey,
@@ -111,6 +115,7 @@ export type { ReceiptKeyPair } from './receipt.js';
 
 /** Receipts and replies to submitters. */
 export {
+  decoyReportId,
   formatReceipt,
   generateReceipt,
   normalizeReceipt,

@@ -714,10 +714,21 @@ function sealReportWith(
   nonce: Uint8Array,
   input: SealReportInput,
 ): SealedReport {
-  checkDataKey(op, dataKey);
-  checkNonce(op, nonce);
   if (typeof input !== 'object' || input === null) throw new CryptoInputError(op, 'input must be an object');
   const ad = checkText(op, 'reportId', input.reportId, MAX_ID_BYTES);
+  return sealEnvelopeWith(op, dataKey, nonce, ad, input);
+}
+
+/** The report envelope around `input.payload`, under associated data `ad` (a report's or a follow-up's). */
+function sealEnvelopeWith(
+  op: string,
+  dataKey: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  input: Pick<SealReportInput, 'payload' | 'recipients'>,
+): SealedReport {
+  checkDataKey(op, dataKey);
+  checkNonce(op, nonce);
   if (!Array.isArray(input.recipients) || input.recipients.length === 0) {
     throw new CryptoInputError(op, 'no recipients');
   }
@@ -800,13 +811,21 @@ function openReportBody(
   dataKey: Uint8Array,
   report: Pick<ReportForCoordinator, 'v' | 'reportId' | 'nonce' | 'ciphertext'>,
 ): Record<string, unknown> {
-  checkDataKey(op, dataKey);
   if (typeof report !== 'object' || report === null)
     throw new CryptoInputError(op, 'report must be an object');
+  return openEnvelopeBody(op, dataKey, checkText(op, 'reportId', report.reportId, MAX_ID_BYTES), report);
+}
+
+function openEnvelopeBody(
+  op: string,
+  dataKey: Uint8Array,
+  ad: Uint8Array,
+  report: Pick<ReportForCoordinator, 'v' | 'nonce' | 'ciphertext'>,
+): Record<string, unknown> {
+  checkDataKey(op, dataKey);
   if (report.v !== undefined && report.v !== REPORT_ENVELOPE_VERSION) {
     throw new ReportDecryptError(op, 'unsupported report envelope version');
   }
-  const ad = checkText(op, 'reportId', report.reportId, MAX_ID_BYTES);
   const nonce = decodeBlobText(op, report.nonce);
   const ciphertext = decodeBlobText(op, report.ciphertext);
   if (nonce === null || nonce.length !== NONCE_BYTES || ciphertext === null) {
@@ -847,6 +866,71 @@ export function openReport(
   const dataKey = openDataKeyAs('openReport', report.sealedKey, keyPair);
   try {
     return openReportBody('openReport', dataKey, report);
+  } finally {
+    wipe(dataKey);
+  }
+}
+
+// --- Follow-up messages --------------------------------------------------------------------------------------
+
+// A follow-up is a report envelope whose associated data names the report and the message under this label
+// (with NULs, which no report id may contain): it never opens as a report, as another report's follow-up,
+// or as another message of the same report.
+const FOLLOW_UP_AD_PREFIX = utf8('intake/followup/v1\0');
+
+function followUpAd(op: string, reportId: string, messageId: string): Uint8Array {
+  return concatBytes(
+    FOLLOW_UP_AD_PREFIX,
+    checkText(op, 'reportId', reportId, MAX_ID_BYTES),
+    new Uint8Array([0]),
+    checkText(op, 'messageId', messageId, MAX_ID_BYTES),
+  );
+}
+
+/** Input of {@link sealFollowUp}. */
+export interface SealFollowUpInput extends SealReportInput {
+  /** A fresh id for this message (made by the sender); authenticated with the report id. */
+  messageId: string;
+}
+
+/**
+ * Seals a message the submitter adds to their report later ("J'ai déjà un code", then writing back): the
+ * same envelope as {@link sealReport} (fresh data key, padded canonical JSON, XChaCha20-Poly1305, the data
+ * key sealed to every recipient) with associated data `"intake/followup/v1" 0x00 reportId 0x00 messageId`.
+ */
+export function sealFollowUp(input: SealFollowUpInput): SealedReport {
+  const op = 'sealFollowUp';
+  if (typeof input !== 'object' || input === null) throw new CryptoInputError(op, 'input must be an object');
+  const ad = followUpAd(op, input.reportId, input.messageId);
+  const dataKey = randomBytes(op, KEY_BYTES);
+  try {
+    return sealEnvelopeWith(op, dataKey, randomBytes(op, NONCE_BYTES), ad, input);
+  } finally {
+    wipe(dataKey);
+  }
+}
+
+/** What one coordinator needs to open a follow-up message. */
+export interface FollowUpForCoordinator extends ReportForCoordinator {
+  messageId: string;
+}
+
+/**
+ * Opens a follow-up sealed by {@link sealFollowUp} for one coordinator. Any failure (not sealed to this key
+ * pair, altered, moved to another report or message id) throws `ReportDecryptError`.
+ */
+export function openFollowUp(
+  message: FollowUpForCoordinator,
+  keyPair: CoordinatorKeyPair,
+): Record<string, unknown> {
+  const op = 'openFollowUp';
+  if (typeof message !== 'object' || message === null) {
+    throw new CryptoInputError(op, 'message must be an object');
+  }
+  const ad = followUpAd(op, message.reportId, message.messageId);
+  const dataKey = openDataKeyAs(op, message.sealedKey, keyPair);
+  try {
+    return openEnvelopeBody(op, dataKey, ad, message);
   } finally {
     wipe(dataKey);
   }

@@ -193,6 +193,31 @@ export function receiptTagFromLookupHash(keys: MasterKeys, lookupHash: string): 
   return toHex(op, genericHash(op, bytes, keys.receiptLookupKey));
 }
 
+const DECOY_REPORT_ID_DOMAIN = utf8('intake/followup-decoy/v1\0');
+
+/**
+ * A stable, unpredictable report id for a lookup hash that finds no report (the first 16 bytes of keyed BLAKE2b-256 of a
+ * domain label and the hash's 32 bytes, receipt-lookup subkey, shaped as a UUID v4). "J'ai déjà un code"
+ * gets it in place of a real report id, so an unknown code looks like a known one from outside, and the
+ * same unknown code always gets the same id.
+ */
+export function decoyReportId(keys: MasterKeys, lookupHash: string): string {
+  const op = 'decoyReportId';
+  if (typeof keys !== 'object' || keys === null)
+    throw new CryptoInputError(op, 'keys must come from deriveSubkeys()');
+  expectBytes(op, 'receipt-lookup subkey', keys.receiptLookupKey, KEY_BYTES);
+  if (typeof lookupHash !== 'string' || !/^[0-9a-f]{64}$/.test(lookupHash)) {
+    throw new CryptoInputError(op, 'lookupHash must be 64 lower-case hex characters');
+  }
+  const bytes = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) bytes[i] = Number.parseInt(lookupHash.slice(2 * i, 2 * i + 2), 16);
+  const b = genericHash(op, concatBytes(DECOY_REPORT_ID_DOMAIN, bytes), keys.receiptLookupKey).slice(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = toHex(op, b);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 /**
  * Seals a coordinator's reply to a report's receipt public key (crypto_box_seal of the padded UTF-8
  * text). Only the receipt holder can open it. Returns base64url `0x05 || sealed box`.

@@ -20,6 +20,7 @@ import {
 import { decodeBytes, KEY_BYTES } from '../crypto/index.js';
 import { keysAreTrusted, memberIsTrusted, memberMac } from '../intake/index.js';
 import {
+  addFollowUpKey,
   addInboxMember,
   addReportKey,
   appendAudit,
@@ -28,6 +29,7 @@ import {
   findCoordinatorByLogin,
   findInvitationById,
   inboxesOf,
+  inboxFollowUpKeys,
   inboxReportKeys,
   listAudit,
   listCoordinators,
@@ -57,6 +59,7 @@ const AUDIT_ACTIONS = [
   'assignment',
   'note',
   'reply',
+  'followup',
   'export',
   'grant',
   'account_create',
@@ -476,12 +479,22 @@ export async function adminRoutes(app: FastifyInstance) {
         return refuse(reply, 403, 'forbidden_inbox', FORBIDDEN_INBOX);
       }
       const rows = await inboxReportKeys(db, request.params.id, s.coordinator.id);
-      return { items: rows.map((r) => ({ reportId: r.id, sealedKey: r.sealed_key })) };
+      const messages = await inboxFollowUpKeys(db, request.params.id, s.coordinator.id);
+      return {
+        items: rows.map((r) => ({ reportId: r.id, sealedKey: r.sealed_key })),
+        // The person's follow-up messages: each has its own data key, re-sealed the same way.
+        followUps: messages.map((m) => ({ followUpId: m.id, sealedKey: m.sealed_key })),
+      };
     },
   );
 
   app.post<{
-    Body: { coordinatorId: string; inbox: string; keys: { reportId: string; sealedKey: string }[] };
+    Body: {
+      coordinatorId: string;
+      inbox: string;
+      keys: { reportId: string; sealedKey: string }[];
+      followUpKeys?: { followUpId: string; sealedKey: string }[];
+    };
   }>(
     '/admin/grants',
     {
@@ -506,6 +519,16 @@ export async function adminRoutes(app: FastifyInstance) {
                 properties: { reportId: UUID, sealedKey: B64URL(60, 120) },
               },
             },
+            followUpKeys: {
+              type: 'array',
+              maxItems: 5000,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['followUpId', 'sealedKey'],
+                properties: { followUpId: UUID, sealedKey: B64URL(60, 120) },
+              },
+            },
           },
         },
         response: { ...AUTH_ERRORS, 400: ERROR },
@@ -514,6 +537,7 @@ export async function adminRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const s = sessionOf(request);
       const { coordinatorId, inbox, keys } = request.body;
+      const followUpKeys = request.body.followUpKeys ?? [];
       // Only into an inbox whose own membership verifies (a row added behind the service's back grants nothing).
       if (!(await managed(s)).includes(inbox)) return refuse(reply, 403, 'forbidden_inbox', FORBIDDEN_INBOX);
       const target = await findCoordinatorById(db, coordinatorId);
@@ -530,6 +554,12 @@ export async function adminRoutes(app: FastifyInstance) {
       const inInbox = new Set((await inboxReportKeys(db, inbox, s.coordinator.id)).map((r) => r.id));
       const stray = keys.find((k) => !inInbox.has(k.reportId));
       if (stray) return refuse(reply, 400, 'bad_report', 'body/keys: a report is not in this inbox');
+      const messagesInInbox = new Set(
+        (await inboxFollowUpKeys(db, inbox, s.coordinator.id)).map((m) => m.id),
+      );
+      if (followUpKeys.some((k) => !messagesInInbox.has(k.followUpId))) {
+        return refuse(reply, 400, 'bad_followup', 'body/followUpKeys: a message is not in this inbox');
+      }
       await db.transaction(async (tx) => {
         await addInboxMember(
           tx,
@@ -538,6 +568,7 @@ export async function adminRoutes(app: FastifyInstance) {
           memberMac(ring(), inbox, coordinatorId, target.public_key),
         );
         for (const k of keys) await addReportKey(tx, k.reportId, coordinatorId, k.sealedKey);
+        for (const k of followUpKeys) await addFollowUpKey(tx, k.followUpId, coordinatorId, k.sealedKey);
         await appendAudit(tx, {
           actorId: s.coordinator.id,
           action: 'grant',

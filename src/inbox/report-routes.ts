@@ -1,7 +1,8 @@
 /**
  * The queue and the case: listing with filters and keyset pagination, the case (metadata, ciphertext and
  * the caller's own sealed data key: the browser decrypts), workflow transitions, assignment, encrypted
- * notes, replies sealed to the submitter's receipt, and export events. A report of an inbox the caller is
+ * notes, replies sealed to the submitter's receipt, the submitter's sealed follow-up messages, and export
+ * events. A report of an inbox the caller is
  * not a member of answers 404, exactly like a report that does not exist.
  */
 import { randomUUID } from 'node:crypto';
@@ -16,10 +17,12 @@ import {
   findCaseForCoordinator,
   insertNote,
   insertReply,
+  listFollowUps,
   listNotes,
   listQueue,
   listReplyMeta,
   listTransitions,
+  markFollowUpsSeen,
   markOpened,
   membersOf,
   type QueueRow,
@@ -56,6 +59,7 @@ interface QueueQuery {
   receivedFrom?: string;
   receivedTo?: string;
   assignedTo?: string;
+  newFollowUp?: boolean;
   sort?: 'received_desc' | 'received_asc';
   limit?: number;
   cursor?: string;
@@ -97,6 +101,8 @@ export function queueItem(wf: Workflow, row: QueueRow, now: number) {
     duplicateOf: row.duplicate_of,
     hasReceipt: row.has_receipt,
     canOpen: row.has_key,
+    lastFollowUpAt: row.last_followup_at ? new Date(row.last_followup_at).toISOString() : null,
+    newFollowUp: row.new_followup,
     due: dueState(wf, row, now),
   };
 }
@@ -166,6 +172,10 @@ export async function reportRoutes(app: FastifyInstance) {
             receivedFrom: { type: 'string', format: 'date-time' },
             receivedTo: { type: 'string', format: 'date-time' },
             assignedTo: { anyOf: [UUID, { type: 'string', enum: ['none', 'me'] }] },
+            newFollowUp: {
+              type: 'boolean',
+              description: 'only cases with a message from the person not opened yet, whatever their status',
+            },
             sort: { type: 'string', enum: ['received_desc', 'received_asc'], default: 'received_desc' },
             limit: { type: 'integer', minimum: 1, maximum: PAGE_MAX, default: 50 },
             cursor: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' },
@@ -190,6 +200,7 @@ export async function reportRoutes(app: FastifyInstance) {
         ...(q.receivedFrom ? { receivedFrom: new Date(q.receivedFrom) } : {}),
         ...(q.receivedTo ? { receivedTo: new Date(q.receivedTo) } : {}),
         ...(q.assignedTo ? { assignedTo: q.assignedTo === 'me' ? s.coordinator.id : q.assignedTo } : {}),
+        ...(q.newFollowUp ? { newFollowUp: true } : {}),
         order: q.sort === 'received_asc' ? 'asc' : 'desc',
         ...(after ? { after } : {}),
         limit: limit + 1,
@@ -225,17 +236,22 @@ export async function reportRoutes(app: FastifyInstance) {
       const row = await caseOr404(s, request.params.reference, reply);
       if (!row) return reply;
       const forStatistics = request.query.purpose === 'statistics';
-      if (!forStatistics) await markOpened(db, row.id);
+      if (!forStatistics) {
+        await markOpened(db, row.id);
+        // Opening the case is reading its messages: they are no longer new in the queue.
+        await markFollowUpsSeen(db, row.id);
+      }
       await appendAudit(db, {
         actorId: s.coordinator.id,
         action: 'view',
         reportReference: row.reference,
         ...(forStatistics ? { detail: 'statistics' } : {}),
       });
-      const [transitions, replies, recipients] = await Promise.all([
+      const [transitions, replies, recipients, followUps] = await Promise.all([
         listTransitions(db, row.id),
         listReplyMeta(db, row.id),
         reportRecipients(db, row.id),
+        listFollowUps(db, row.id, s.coordinator.id),
       ]);
       const opened = row.first_opened_at ?? (forStatistics ? null : new Date());
       return {
@@ -263,6 +279,16 @@ export async function reportRoutes(app: FastifyInstance) {
           id: r.id,
           authorName: r.author_name,
           at: new Date(r.created_at).toISOString(),
+        })),
+        // The person's messages (web page, after reading replies): sealed envelopes with this coordinator's
+        // sealed key (null: sealed before they joined the inbox); the browser opens them with openFollowUp.
+        followUps: followUps.map((f) => ({
+          id: f.id,
+          at: new Date(f.created_at).toISOString(),
+          envelopeVersion: f.envelope_version,
+          nonce: f.nonce,
+          ciphertext: f.ciphertext,
+          sealedKey: f.sealed_key,
         })),
         // Who can open this report: every coordinator its data key is sealed to (at submission or by grant).
         recipients: recipients.map((r) => ({

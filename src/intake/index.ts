@@ -26,9 +26,12 @@ export { type AttemptLimiter, localLimiter } from './limiter.js';
 export { inboxReadiness, UNCLOSED_WARNING_DAYS, unclosedReportsWarning } from './readiness.js';
 export { type RoutingDecision, type RoutingInput, route } from './routing.js';
 export {
+  type AcceptFollowUpResult,
   type AcceptSealedResult,
+  type BrowserFollowUp,
   type BrowserSealedReport,
   type ChannelData,
+  type FollowUpTarget,
   type InboundTurn,
   type InboxRecipient,
   IntakeService,

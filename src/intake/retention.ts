@@ -9,6 +9,7 @@ import {
   type Database,
   purgeClosedReports,
   purgeExpiredConversations,
+  purgeFollowUpDiscards,
   purgeLoginFailures,
   purgePendingReplies,
   purgeProcessedEvents,
@@ -48,10 +49,10 @@ export async function purge(db: Database, config: AppConfig, now = new Date()): 
       tx,
       new Date(now.getTime() - config.retention.dedupHours * 3_600_000),
     );
-    const references = await purgeClosedReports(
-      tx,
-      new Date(now.getTime() - config.retention.closedReportDays * 86_400_000),
-    );
+    const closedBefore = new Date(now.getTime() - config.retention.closedReportDays * 86_400_000);
+    const references = await purgeClosedReports(tx, closedBefore);
+    // Ids of follow-ups sent with an unknown code: kept as long as a closed report's, then forgotten.
+    await purgeFollowUpDiscards(tx, closedBefore);
     for (const reference of references) {
       await appendAudit(tx, {
         actorId: null,

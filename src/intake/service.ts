@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/index.js';
 import {
   decodeBytes,
+  decoyReportId,
   hashUserId,
   openContact,
   openReply,
@@ -40,6 +41,7 @@ import {
 import type { FlowRegistry } from '../flows/index.js';
 import type { Metrics } from '../metrics.js';
 import {
+  appendAudit,
   appendChannelUpdate,
   beginTurnFresh,
   beginTurnSql,
@@ -53,7 +55,10 @@ import {
   findReportById,
   findReportByReceiptTag,
   findReportByReference,
+  followUpIdUsed,
   inboxRecipients,
+  insertFollowUp,
+  insertFollowUpDiscard,
   insertPendingReplies,
   insertReport,
   listReplies,
@@ -223,6 +228,37 @@ export type AcceptSealedResult =
   | { ok: true }
   | { ok: false; reason: 'no_recipient' | 'duplicate' | 'reference_taken' }
   | { ok: false; reason: 'stale_recipients'; recipients: InboxRecipient[]; recipientsTag: string };
+
+/**
+ * Where a follow-up to a receipt is sealed: the report's id (the envelope's associated data) and the current
+ * trusted recipients of the inbox the report is in now. For a code that finds no report: a decoy (a keyed,
+ * stable id and the keys of the inbox a youth report goes to by default), so that from outside an unknown
+ * code answers like a known one.
+ */
+export interface FollowUpTarget {
+  reportId: string;
+  recipients: InboxRecipient[];
+  recipientsTag: string;
+}
+
+/** A follow-up message sealed in the browser, as the public API validated it. */
+export interface BrowserFollowUp {
+  /** The receipt's lookup hash (never the receipt). */
+  lookupHash: string;
+  /** The report id the page sealed to, as the follow-up target gave it. */
+  reportId: string;
+  /** A fresh UUID made by the page: in the envelope's associated data; a replay is refused. */
+  messageId: string;
+  recipientsTag: string;
+  envelope: SealedReport;
+  now: number;
+}
+
+/** The outcome of {@link IntakeService.acceptFollowUp}: the same for a known and an unknown code. */
+export type AcceptFollowUpResult =
+  | { ok: true }
+  | { ok: false; reason: 'no_recipient' | 'duplicate' }
+  | { ok: false; reason: 'stale'; to: FollowUpTarget };
 
 /**
  * A short tag of an inbox's recipients (ids and public keys): the page sends back the one it sealed to,
@@ -858,9 +894,9 @@ export class IntakeService {
     now: number;
   }): Promise<
     | { ok: false; reason: 'throttled' }
-    | { ok: true; salt?: string; replies: { sealed: string; sentAt: string }[] }
+    | { ok: true; salt?: string; replies: { sealed: string; sentAt: string }[]; to?: FollowUpTarget }
   > {
-    const { db, keyring, metrics } = this.deps;
+    const { db, metrics } = this.deps;
     const clientKey = `web:${createHash('sha256').update(`web follow-up ip\0${input.client}`).digest('hex')}`;
     if (
       !(await this.receiptLimits.perUser.take(clientKey, input.now)) ||
@@ -869,19 +905,110 @@ export class IntakeService {
       metrics?.errors.inc({ kind: 'receipt_throttled' });
       return { ok: false, reason: 'throttled' };
     }
-    const forms = keyring.all.map((keys) => [receiptTagFromLookupHash(keys, input.lookupHash)]);
-    const report = await this.findByReceiptTags(db, forms);
-    if (!report?.receipt_salt) {
+    const report = await this.reportOfLookupHash(db, input.lookupHash);
+    const target = await this.followUpTarget(db, input.lookupHash, report);
+    const to = target.recipients.length > 0 ? { to: target } : {};
+    if (!report) {
       metrics?.errors.inc({ kind: 'receipt_unknown' });
-      return { ok: true, replies: [] };
+      return { ok: true, replies: [], ...to };
     }
     const replies = this.authentic(report.id, await listReplies(db, report.id)).map((r) => ({
       sealed: r.sealed,
       // The day only (Paris time, YYYY-MM-DD), as /suivi shows it.
       sentAt: new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(r.created_at),
     }));
-    if (replies.length === 0) return { ok: true, replies: [] };
-    return { ok: true, salt: report.receipt_salt, replies };
+    if (replies.length === 0) return { ok: true, replies: [], ...to };
+    return { ok: true, salt: report.receipt_salt!, replies, ...to };
+  }
+
+  /** The report a receipt's lookup hash finds (web form of the tag, every master key), if it has a receipt. */
+  private async reportOfLookupHash(
+    tx: Queryable,
+    lookupHash: string,
+  ): Promise<Awaited<ReturnType<typeof findReportByReceiptTag>>> {
+    const forms = this.deps.keyring.all.map((keys) => [receiptTagFromLookupHash(keys, lookupHash)]);
+    const report = await this.findByReceiptTags(tx, forms);
+    return report?.receipt_salt ? report : undefined;
+  }
+
+  /** The inbox a youth report goes to by default: where a decoy follow-up target points. */
+  private decoyInbox(): string {
+    const { config, flows } = this.deps;
+    const youth = [flows.default(), ...flows.list()].find((f) => f.kind === 'youth');
+    const decision = route(config.routing.rules, {
+      flowId: youth?.id ?? flows.default().id,
+      kind: 'youth',
+      urgency: 'normal',
+      attributes: {},
+    });
+    return decision?.inbox ?? config.inboxes[0]?.id ?? '';
+  }
+
+  /**
+   * Where a follow-up to this lookup hash is sealed (see {@link FollowUpTarget}): the found report's id and
+   * its inbox's current trusted recipients, or, for an unknown code, the decoy.
+   */
+  private async followUpTarget(
+    tx: Queryable,
+    lookupHash: string,
+    report: { id: string; inbox_id: string } | undefined,
+  ): Promise<FollowUpTarget> {
+    const reportId = report?.id ?? decoyReportId(this.deps.keyring.current, lookupHash);
+    const recipients = await this.trustedRecipients(tx, report?.inbox_id ?? this.decoyInbox());
+    return { reportId, recipients, recipientsTag: recipientsTag(recipients) };
+  }
+
+  /**
+   * A follow-up message sealed in the person's browser ("J'ai déjà un code", then writing back). The server
+   * finds the report by the receipt's lookup hash, checks that the page sealed to that report's id and to
+   * the current trusted recipients of its inbox (else `stale` with the current target: seal again), refuses
+   * a message id already used, stores the envelope and the sealed keys and marks the case (the queue shows
+   * it as new, whatever its status). A code that finds no report goes through the same checks against the
+   * decoy target; the message is then discarded and only its id is kept (so that a replay is refused there
+   * too). Nothing of the text, the receipt or the lookup hash is stored or logged.
+   */
+  async acceptFollowUp(input: BrowserFollowUp): Promise<AcceptFollowUpResult> {
+    const { db, logger, metrics } = this.deps;
+    const result = await db.transaction(
+      async (tx): Promise<AcceptFollowUpResult & { reference?: string }> => {
+        const report = await this.reportOfLookupHash(tx, input.lookupHash);
+        const to = await this.followUpTarget(tx, input.lookupHash, report);
+        if (to.recipients.length === 0) return { ok: false, reason: 'no_recipient' };
+        const sealedTo = new Set(input.envelope.keys.map((k) => k.coordinatorId));
+        const exact =
+          input.reportId === to.reportId &&
+          input.recipientsTag === to.recipientsTag &&
+          sealedTo.size === input.envelope.keys.length &&
+          sealedTo.size === to.recipients.length &&
+          to.recipients.every((r) => sealedTo.has(r.coordinatorId));
+        if (!exact) return { ok: false, reason: 'stale', to };
+        if (await followUpIdUsed(tx, input.messageId)) return { ok: false, reason: 'duplicate' };
+        const at = new Date(input.now);
+        if (!report) {
+          await insertFollowUpDiscard(tx, input.messageId, at);
+          return { ok: true };
+        }
+        const stored = await insertFollowUp(tx, {
+          id: input.messageId,
+          reportId: report.id,
+          envelopeVersion: input.envelope.v,
+          nonce: input.envelope.nonce,
+          ciphertext: input.envelope.ciphertext,
+          keys: input.envelope.keys,
+          createdAt: at,
+        });
+        if (!stored) return { ok: false, reason: 'duplicate' };
+        await appendAudit(tx, { actorId: null, action: 'followup', reportReference: report.reference });
+        return { ok: true, reference: report.reference };
+      },
+    );
+    if (!result.ok) {
+      metrics?.errors.inc({ kind: `followup_${result.reason}` });
+      return result;
+    }
+    // The same line for a stored and a discarded message; no reference, no id.
+    logger.info('sealed follow-up accepted');
+    return { ok: true };
   }
 
   /**

@@ -258,6 +258,10 @@ export interface QueueRow {
   duplicate_of: string | null;
   has_receipt: boolean;
   has_key: boolean;
+  /** When the submitter last sent a follow-up message (null: never). */
+  last_followup_at: Date | null;
+  /** A follow-up newer than the last time a coordinator opened the case. */
+  new_followup: boolean;
 }
 
 export interface QueueFilter {
@@ -271,15 +275,21 @@ export interface QueueFilter {
   receivedTo?: Date;
   /** A coordinator id, or 'none' for unassigned reports. */
   assignedTo?: string;
+  /** Only cases with a follow-up message no coordinator has opened yet (whatever their status). */
+  newFollowUp?: boolean;
   order: 'desc' | 'asc';
   /** Keyset cursor: the (received_at, id) of the last row of the previous page. */
   after?: { receivedAt: Date; id: string };
   limit: number;
 }
 
+const NEW_FOLLOWUP =
+  '(r.last_followup_at IS NOT NULL AND (r.followup_seen_at IS NULL OR r.followup_seen_at < r.last_followup_at))';
+
 const QUEUE_COLUMNS = `r.id, r.reference, r.inbox_id, r.flow_kind, r.channel, r.urgency, r.status, r.received_at,
   r.first_opened_at, r.evaluated_at, r.closed_at, r.assigned_to, r.partner_id, r.close_reason, r.duplicate_of,
-  (r.receipt_public_key IS NOT NULL) AS has_receipt, (k.sealed_key IS NOT NULL) AS has_key`;
+  (r.receipt_public_key IS NOT NULL) AS has_receipt, (k.sealed_key IS NOT NULL) AS has_key, r.last_followup_at,
+  ${NEW_FOLLOWUP} AS new_followup`;
 
 /** One page of the caller's queue (only reports of inboxes it is a member of). */
 export async function listQueue(db: Queryable, f: QueueFilter): Promise<QueueRow[]> {
@@ -298,6 +308,7 @@ export async function listQueue(db: Queryable, f: QueueFilter): Promise<QueueRow
   if (f.receivedTo) add((p) => `r.received_at < ${p}`, f.receivedTo);
   if (f.assignedTo === 'none') where.push('r.assigned_to IS NULL');
   else if (f.assignedTo) add((p) => `r.assigned_to = ${p}::uuid`, f.assignedTo);
+  if (f.newFollowUp) where.push(NEW_FOLLOWUP);
   const cmp = f.order === 'desc' ? '<' : '>';
   if (f.after) {
     params.push(f.after.receivedAt, f.after.id);
@@ -507,6 +518,8 @@ export type AuditAction =
   | 'assignment'
   | 'note'
   | 'reply'
+  /** The submitter sent a follow-up message (web page, sealed); no actor, the case's reference only. */
+  | 'followup'
   | 'export'
   | 'grant'
   | 'account_create'

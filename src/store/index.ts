@@ -47,6 +47,7 @@ export * from './audit.js';
 export * from './conversations.js';
 export * from './coordinators.js';
 export * from './events.js';
+export * from './followups.js';
 export * from './inbox.js';
 export * from './invitations.js';
 export * from './outbox.js';

@@ -235,10 +235,14 @@ export async function updateContactSealedValue(db: Queryable, v: SealedValue, se
   await db.query(`UPDATE ${t.table} SET ${t.column} = $2 WHERE ${t.id}::text = $1`, [v.id, sealed]);
 }
 
-/** Deletes reports closed before `closedBefore` (retention); returns their references. Keys and replies cascade. */
+/**
+ * Deletes reports closed before `closedBefore` and without a follow-up message since (retention: a message
+ * to a closed case starts its period again); returns their references. Keys, replies and follow-ups cascade.
+ */
 export async function purgeClosedReports(db: Queryable, closedBefore: Date): Promise<string[]> {
   const r = await db.query<{ reference: string }>(
-    'DELETE FROM reports WHERE closed_at IS NOT NULL AND closed_at < $1 RETURNING reference',
+    `DELETE FROM reports WHERE closed_at IS NOT NULL AND closed_at < $1
+        AND (last_followup_at IS NULL OR last_followup_at < $1) RETURNING reference`,
     [closedBefore],
   );
   return r.rows.map((row) => row.reference);

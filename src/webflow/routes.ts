@@ -1,9 +1,10 @@
 /**
  * The public API of the web flow (`/api/v1/public/`): what the page needs to run a flow and seal a report in
  * the person's browser (the public configuration, a flow, the current keys of an inbox's trusted
- * recipients) and the one route that receives a sealed report. No session, no cookie: limited per client IP
- * and in total. Nothing here ever receives an answer, a receipt or a reply private key: "J'ai déjà un code"
- * sends the receipt's lookup hash only, and the page opens the sealed replies itself.
+ * recipients), the route that receives a sealed report, and "J'ai déjà un code": replies to read and answers
+ * to send back, sealed. No session, no cookie: limited per client IP and in total. Nothing here ever
+ * receives an answer, a receipt or a reply private key: the page sends the receipt's lookup hash only, opens
+ * the sealed replies itself and seals the person's answers itself.
  */
 import type { FastifyInstance } from 'fastify';
 import { webSettings } from '../config/index.js';
@@ -37,6 +38,81 @@ const recipientsBody = {
   },
 } as const;
 
+/** A report envelope (sealReport, sealFollowUp): `ciphertextMax` bounds the ciphertext's characters. */
+function envelopeSchema(ciphertextMax?: number) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['v', 'nonce', 'ciphertext', 'keys'],
+    properties: {
+      v: { type: 'integer', enum: [REPORT_ENVELOPE_VERSION] },
+      nonce: { type: 'string', pattern: B64URL, minLength: 32, maxLength: 32 },
+      ciphertext: {
+        type: 'string',
+        pattern: B64URL,
+        minLength: 16,
+        ...(ciphertextMax ? { maxLength: ciphertextMax } : {}),
+      },
+      keys: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 200,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['coordinatorId', 'sealedKey'],
+          properties: {
+            coordinatorId: { type: 'string', pattern: UUID },
+            // crypto_box_seal of 32 bytes: 80 bytes, 107 characters of base64url.
+            sealedKey: { type: 'string', pattern: B64URL, minLength: 107, maxLength: 108 },
+          },
+        },
+      },
+    },
+  } as const;
+}
+
+/** Where the page seals a follow-up: a report id and the current keys (the same shape for an unknown code). */
+const followUpTargetBody = {
+  type: 'object',
+  required: ['reportId', 'recipients', 'recipientsTag'],
+  properties: {
+    reportId: { type: 'string', description: 'the associated data of the envelope, with the message id' },
+    recipients: recipientsBody.properties.recipients,
+    recipientsTag: { type: 'string', description: 'sent back with the message; 409 when it changed' },
+  },
+} as const;
+
+const followUpBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['lookupHash', 'reportId', 'messageId', 'recipientsTag', 'envelope'],
+  properties: {
+    lookupHash: {
+      type: 'string',
+      pattern: '^[0-9a-f]{64}$',
+      description: 'the hash of the code the person typed (never the code)',
+    },
+    reportId: { type: 'string', pattern: UUID, description: 'as `to.reportId` of POST /replies gave it' },
+    messageId: {
+      type: 'string',
+      pattern: UUID,
+      description: 'made by the page for this message; in the associated data; a replay is refused (409)',
+    },
+    recipientsTag: { type: 'string', pattern: B64URL, maxLength: 64 },
+    // A message of at most 4,000 characters (16 KB of UTF-8, padded) fits well under 30,000 characters.
+    envelope: envelopeSchema(30_000),
+  },
+} as const;
+
+interface FollowUpRequest {
+  lookupHash: string;
+  reportId: string;
+  messageId: string;
+  recipientsTag: string;
+  envelope: ReportRequest['envelope'];
+}
+
 const reportBody = {
   type: 'object',
   additionalProperties: false,
@@ -61,31 +137,7 @@ const reportBody = {
       },
     },
     recipientsTag: { type: 'string', pattern: B64URL, maxLength: 64 },
-    envelope: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['v', 'nonce', 'ciphertext', 'keys'],
-      properties: {
-        v: { type: 'integer', enum: [REPORT_ENVELOPE_VERSION] },
-        nonce: { type: 'string', pattern: B64URL, minLength: 32, maxLength: 32 },
-        ciphertext: { type: 'string', pattern: B64URL, minLength: 16 },
-        keys: {
-          type: 'array',
-          minItems: 1,
-          maxItems: 200,
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['coordinatorId', 'sealedKey'],
-            properties: {
-              coordinatorId: { type: 'string', pattern: UUID },
-              // crypto_box_seal of 32 bytes: 80 bytes, 107 characters of base64url.
-              sealedKey: { type: 'string', pattern: B64URL, minLength: 107, maxLength: 108 },
-            },
-          },
-        },
-      },
-    },
+    envelope: envelopeSchema(),
     receipt: {
       type: 'object',
       additionalProperties: false,
@@ -123,6 +175,7 @@ export async function publicRoutes(app: FastifyInstance) {
   const web = webSettings(config);
   // The total of reports per minute, every client together: a flood from many addresses still stops here.
   const allReports = localLimiter(web.reportsPerMinute, 60_000);
+  const allFollowUps = localLimiter(web.followUpsPerMinute, 60_000);
   const perIpKeys = { rateLimit: { max: web.keysPerIpPerMinute, timeWindow: 60_000 } };
   const knownInboxes = new Set(config.inboxes.map((i) => i.id));
 
@@ -277,7 +330,10 @@ export async function publicRoutes(app: FastifyInstance) {
           'against the signing key it vouches for (as /suivi does), and returns them sealed with the ' +
           "report's receipt salt: the page derives the receipt key pair and opens them. An unknown receipt " +
           'and a report without replies get the same answer (`{ replies: [] }`). Limited per client IP and ' +
-          'in total with the /suivi limits (429).',
+          "in total with the /suivi limits (429). `to` says where the person's answer is sealed (POST " +
+          "/followups): the report's id and the current keys of the inbox it is in now; for a code that " +
+          'finds no report, a decoy of the same shape (a stable keyed id and the keys of the inbox a youth ' +
+          'report goes to by default), so that the answer does not tell whether a code exists.',
         tags: ['web flow'],
         body: {
           type: 'object',
@@ -302,6 +358,7 @@ export async function publicRoutes(app: FastifyInstance) {
                   },
                 },
               },
+              to: followUpTargetBody,
             },
           },
           400: errorBody,
@@ -318,7 +375,55 @@ export async function publicRoutes(app: FastifyInstance) {
       if (!result.ok) {
         return reply.code(429).send({ error: 'too_many_requests', message: 'try again later' });
       }
-      return result.salt ? { salt: result.salt, replies: result.replies } : { replies: [] };
+      const to = result.to ? { to: result.to } : {};
+      return result.salt ? { salt: result.salt, replies: result.replies, ...to } : { replies: [], ...to };
+    },
+  );
+
+  app.post<{ Body: FollowUpRequest }>(
+    '/followups',
+    {
+      bodyLimit: web.followUpBodyLimitBytes,
+      config: { rateLimit: { max: web.followUpsPerIpPerHour, timeWindow: 3_600_000 }, sensitive: true },
+      schema: {
+        summary: 'Answer the coordinators with a receipt: a message sealed in the browser',
+        description:
+          'After POST /replies, the page seals the message it was given to `to`: `sealFollowUp`, the report ' +
+          'envelope with associated data `"intake/followup/v1" 0 reportId 0 messageId`, to those keys. Sent ' +
+          'with the lookup hash of the code (never the code, never the text). The server checks the report ' +
+          'id and the keys against the report the hash finds now (409 `stale_recipients` with a fresh `to`: ' +
+          'seal again), refuses a message id already used (409 `duplicate`), stores the envelope and the ' +
+          'sealed keys, and shows the case as having a new message in the inbox. A code that finds no report ' +
+          'gets the same checks against its decoy and the same answers; the message is then discarded. ' +
+          'Limited per client IP and in total (429).',
+        tags: ['web flow'],
+        body: followUpBody,
+        response: {
+          201: { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' } } },
+          400: errorBody,
+          409: {
+            type: 'object',
+            properties: {
+              error: { type: 'string', enum: ['stale_recipients', 'duplicate'] },
+              to: followUpTargetBody,
+            },
+          },
+          413: errorBody,
+          429: errorBody,
+          503: errorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!(await allFollowUps.take('all', Date.now()))) {
+        return reply.code(429).send({ error: 'too_many_requests', message: 'try again in a minute' });
+      }
+      const result = await pipeline.service.acceptFollowUp({ ...request.body, now: Date.now() });
+      if (result.ok) return reply.code(201).send({ ok: true });
+      if (result.reason === 'no_recipient') return reply.code(503).send({ error: 'no_recipient' });
+      if (result.reason === 'stale')
+        return reply.code(409).send({ error: 'stale_recipients', to: result.to });
+      return reply.code(409).send({ error: 'duplicate' });
     },
   );
 }

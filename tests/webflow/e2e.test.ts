@@ -1,7 +1,9 @@
 // The web flow end to end in headless Chromium at a phone's size: the youth flow is walked on /chat/ to a
 // sealed report; every request the page makes is recorded and none carries the typed answer or the receipt;
-// a coordinator opens the report; nothing is left in the browser's storage; "Quitter" and Escape twice
-// replace the page with the neutral site so that Back does not return to the conversation.
+// a coordinator opens the report; with the receipt the person reads a reply and answers it (sealed in the
+// page: no request carries the answer or the code) and the coordinator's inbox shows the answer decrypted;
+// nothing is left in the browser's storage; "Quitter" and Escape twice replace the page with the neutral
+// site so that Back does not return to the conversation.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +31,8 @@ const PASSPHRASE = 'brume matinale sur le canal 93';
 const EXIT = 'https://neutral.example/';
 /** A unique marker typed into the free-text answer: it must never leave the browser in clear. */
 const MARKER = 'Marqueur-7f3a9c : il garde mon telephone la nuit aux Lilas';
+/** What the person answers to a reply: never in a request, opened only in the coordinator's browser. */
+const ANSWER = 'Réponse-4c1e9b : je peux parler mardi au CDI';
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -37,6 +41,21 @@ function newestMtime(dir: string): number {
     newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
   }
   return newest;
+}
+
+/** Builds the coordinators' inbox UI with Vite when dist-inbox is missing or older than its sources. */
+function ensureInboxBuilt() {
+  const index = join(ROOT_DIR, 'dist-inbox', 'index.html');
+  const sources = Math.max(
+    newestMtime(join(ROOT_DIR, 'web/inbox')),
+    newestMtime(join(ROOT_DIR, 'src/crypto')),
+  );
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  execFileSync(join(ROOT_DIR, 'node_modules/.bin/vite'), ['build', '--config', 'web/inbox/vite.config.ts'], {
+    cwd: ROOT_DIR,
+    stdio: 'pipe',
+    timeout: 180_000,
+  });
 }
 
 /** Builds the page with Vite when dist-chat is missing or older than its sources. */
@@ -76,6 +95,7 @@ describe('web flow (/chat/) in headless Chromium', () => {
 
   beforeAll(async () => {
     ensureChatBuilt();
+    ensureInboxBuilt();
     mkdirSync(OUT, { recursive: true });
     t = await buildTestApp({ config: testConfig({ web: { exitUrl: EXIT } }) });
     await createCoordinator(
@@ -233,7 +253,7 @@ describe('web flow (/chat/) in headless Chromium', () => {
     await context.close();
   }, 300_000);
 
-  it('"J\'ai déjà un code" reads a coordinator\'s reply in the page; no request carries the code', async () => {
+  it('"J\'ai déjà un code" reads a reply and answers it, sealed in the page; the inbox shows the answer; no request carries the code or the answer', async () => {
     // File a report on the page (the short way through the youth flow), keeping the receipt.
     const first = await phone();
     const sent: { url: string; body: string }[] = [];
@@ -282,6 +302,16 @@ describe('web flow (/chat/) in headless Chromium', () => {
     expect(await seriousA11yProblems(page)).toEqual([]);
     await page.screenshot({ path: join(OUT, 'chat-followup.png'), fullPage: true });
 
+    // The person answers: sealed in the page to the inbox's coordinators, sent with the code's hash only.
+    await page.getByLabel('Ton message').fill(ANSWER);
+    await page.getByRole('button', { name: 'Envoyer le message' }).click();
+    await expect
+      .poll(() => page.getByTestId('answer-outcome').textContent(), { timeout: 30_000 })
+      .toContain('Message envoyé');
+    expect(await page.getByLabel('Ton message').inputValue()).toBe('');
+    expect(await seriousA11yProblems(page)).toEqual([]);
+    await page.screenshot({ path: join(OUT, 'chat-answer.png'), fullPage: true });
+
     // A wrong code: the same "no reply yet" as a code without replies.
     await page.getByLabel(/Ton code secret/).fill('ABCD-EFGH-JKMN-PQRS');
     await page.getByRole('button', { name: 'Lire les réponses' }).click();
@@ -295,12 +325,56 @@ describe('web flow (/chat/) in headless Chromium', () => {
       const everything = `${s.url}\n${s.body}`;
       for (const f of forms) expect(everything).not.toContain(f);
       expect(everything).not.toContain(REPLY);
+      expect(everything).not.toContain(ANSWER);
+      expect(everything).not.toContain('mardi');
     }
     const lookups = sent.filter((s) => new URL(s.url).pathname === '/api/v1/public/replies');
     expect(lookups).toHaveLength(2);
     expect(JSON.parse(lookups[0]!.body)).toEqual({ lookupHash: receiptLookupHash(receipt) });
+    const answers = sent.filter((s) => new URL(s.url).pathname === '/api/v1/public/followups');
+    expect(answers).toHaveLength(1);
+    const answerBody = JSON.parse(answers[0]!.body);
+    expect(Object.keys(answerBody).sort()).toEqual(
+      ['envelope', 'lookupHash', 'messageId', 'recipientsTag', 'reportId'].sort(),
+    );
+    expect(answerBody.lookupHash).toBe(receiptLookupHash(receipt));
+    expect(answerBody.reportId).toBe(row.id);
     expect(problems).toEqual([]);
     await context.close();
+
+    // Stored sealed: no clear text in any column.
+    const dump = JSON.stringify((await t.db.query('SELECT * FROM report_followups')).rows);
+    expect(dump).not.toContain('mardi');
+
+    // The coordinator's inbox: the case is flagged, and the answer opens in the coordinator's browser.
+    const desk = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1280, height: 900 } });
+    const inbox = await desk.newPage();
+    const fromInbox: string[] = [];
+    inbox.on('request', (r) => fromInbox.push(`${r.url()}\n${r.postData() ?? ''}`));
+    const inboxProblems: string[] = [];
+    inbox.on('pageerror', (e) => inboxProblems.push(e.message));
+    await inbox.goto(`${base}/inbox/`);
+    await inbox.getByLabel('Identifiant').fill('bob');
+    await inbox.getByLabel('Phrase de passe').fill(PASSPHRASE);
+    await inbox.getByRole('button', { name: 'Se connecter' }).click();
+    const flagged = inbox.getByTestId('new-messages');
+    await flagged.waitFor({ timeout: 30_000 });
+    expect(await flagged.textContent()).toContain(reference);
+    expect(await inbox.locator(`tr[data-reference="${reference}"]`).textContent()).toContain(
+      'Nouveau message',
+    );
+    await flagged.getByRole('button', { name: `Ouvrir ${reference}` }).click();
+    const message = inbox.getByTestId('followup');
+    await message.waitFor({ timeout: 30_000 });
+    expect(await message.textContent()).toContain(ANSWER);
+    // In order with the coordinator's reply (shown as sent, sealed to the person's code).
+    const exchange = (await inbox.getByTestId('exchange').textContent()) ?? '';
+    expect(exchange.indexOf('Réponse de Bob Coord')).toBeGreaterThanOrEqual(0);
+    expect(exchange.indexOf('Réponse de Bob Coord')).toBeLessThan(exchange.indexOf(ANSWER));
+    await inbox.screenshot({ path: join(OUT, 'inbox-followup.png'), fullPage: true });
+    for (const r of fromInbox) expect(r).not.toContain('mardi');
+    expect(inboxProblems).toEqual([]);
+    await desk.close();
   }, 300_000);
 
   it('Escape pressed twice leaves for the neutral site, and Back does not return to the page', async () => {

@@ -29,6 +29,13 @@ export const UI = {
     throttled: 'Trop d’essais pour le moment. Réessaie plus tard.',
     unavailable: 'Impossible de lire les réponses maintenant. Réessaie plus tard.',
     replyOn: 'Réponse du',
+    answerTitle: 'Écrire à l’équipe de coordination',
+    answerLabel: 'Ton message',
+    answerHint: 'Ton message est chiffré sur cet appareil pour l’équipe de coordination.',
+    answerCheck: 'Vérifie ton code : s’il est faux, personne ne recevra ton message.',
+    answerSend: 'Envoyer le message',
+    answerSent: 'Message envoyé. Reviens plus tard avec ton code pour lire la réponse.',
+    answerFailed: 'Le message n’est pas parti. Réessaie plus tard.',
     privacy: 'Tes réponses sont chiffrées sur cet appareil avant d’être envoyées.',
   },
   en: {
@@ -58,6 +65,13 @@ export const UI = {
     throttled: 'Too many attempts for now. Try again later.',
     unavailable: 'The replies cannot be read right now. Try again later.',
     replyOn: 'Reply of',
+    answerTitle: 'Write to the coordination team',
+    answerLabel: 'Your message',
+    answerHint: 'Your message is encrypted on this device for the coordination team.',
+    answerCheck: 'Check your code: if it is wrong, nobody will get your message.',
+    answerSend: 'Send the message',
+    answerSent: 'Message sent. Come back later with your code to read the reply.',
+    answerFailed: 'The message was not sent. Try again later.',
     privacy: 'Your answers are encrypted on this device before they are sent.',
   },
 } satisfies Record<Lang, Record<string, string>>;
@@ -75,6 +89,11 @@ const VOUS_FR: Partial<UiTexts> = {
   throttled: 'Trop d’essais pour le moment. Réessayez plus tard.',
   unavailable: 'Impossible de lire les réponses maintenant. Réessayez plus tard.',
   privacy: 'Vos réponses sont chiffrées sur cet appareil avant d’être envoyées.',
+  answerLabel: 'Votre message',
+  answerHint: 'Votre message est chiffré sur cet appareil pour l’équipe de coordination.',
+  answerCheck: 'Vérifiez votre code : s’il est faux, personne ne recevra votre message.',
+  answerSent: 'Message envoyé. Revenez plus tard avec votre code pour lire la réponse.',
+  answerFailed: 'Le message n’est pas parti. Réessayez plus tard.',
 };
 
 /**

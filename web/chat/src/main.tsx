@@ -18,6 +18,7 @@ import {
   step,
   type Turn,
 } from '../../../src/engine/index.js';
+import { AnswerForm } from './answer.js';
 import { loadConfig, loadFlow, type PublicConfig } from './api.js';
 import { type ReadOutcome, readReplies } from './followup.js';
 import { type UiTexts, uiTexts } from './i18n.js';
@@ -243,6 +244,9 @@ function CodePanel(props: { t: UiTexts; onClose: () => void }) {
             </li>
           ))}
         </ul>
+      ) : null}
+      {outcome?.ok && outcome.answer ? (
+        <AnswerForm key={outcome.answer.to.reportId} t={t} answer={outcome.answer} />
       ) : null}
     </section>
   );

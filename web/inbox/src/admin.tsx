@@ -349,19 +349,27 @@ function GrantForm(props: {
     setBusy(true);
     await props.act(async () => {
       try {
-        const mine = await api<{ items: { reportId: string; sealedKey: string | null }[] }>(
-          'GET',
-          `/admin/inboxes/${encodeURIComponent(chosenInbox)}/keys`,
-        );
+        const mine = await api<{
+          items: { reportId: string; sealedKey: string | null }[];
+          followUps?: { followUpId: string; sealedKey: string | null }[];
+        }>('GET', `/admin/inboxes/${encodeURIComponent(chosenInbox)}/keys`);
         const resealed = keys.resealFor(
           // Reports this admin cannot open itself are skipped (it has nothing to re-seal).
           mine.items.filter((k): k is { reportId: string; sealedKey: string } => k.sealedKey !== null),
+          chosen.publicKey,
+        );
+        // The person's messages (web page) have their own data keys: re-sealed here too.
+        const messages = keys.resealFollowUpsFor(
+          (mine.followUps ?? []).filter(
+            (k): k is { followUpId: string; sealedKey: string } => k.sealedKey !== null,
+          ),
           chosen.publicKey,
         );
         const r = await api<{ granted: number }>('POST', '/admin/grants', {
           coordinatorId: chosen.id,
           inbox: chosenInbox,
           keys: resealed,
+          followUpKeys: messages,
         });
         return t.granted(r.granted);
       } finally {

@@ -81,6 +81,9 @@ export interface QueueItem {
   duplicateOf: string | null;
   hasReceipt: boolean;
   canOpen: boolean;
+  /** When the person last wrote back (web page, sealed), and whether nobody has opened the case since. */
+  lastFollowUpAt: string | null;
+  newFollowUp: boolean;
   due: { openBy: string | null; evaluateBy: string | null; overdue: 'not_opened' | 'not_evaluated' | null };
 }
 export interface CaseDetail extends QueueItem {
@@ -101,6 +104,15 @@ export interface CaseDetail extends QueueItem {
     at: string;
   }[];
   replies: { id: string; authorName: string | null; at: string }[];
+  /** The person's messages, sealed; `sealedKey` is null when they were not sealed to this coordinator. */
+  followUps: {
+    id: string;
+    at: string;
+    envelopeVersion: number;
+    nonce: string;
+    ciphertext: string;
+    sealedKey: string | null;
+  }[];
   /** The coordinators this report's data key is sealed to. */
   recipients: { id: string; login: string; name: string; disabled: boolean }[];
 }

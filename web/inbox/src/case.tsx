@@ -406,6 +406,8 @@ export function CaseView(props: { ctx: Ctx; reference: string; onBack: () => voi
         </section>
       )}
 
+      <Exchange c={c} ctx={ctx} />
+
       <section class="no-print" aria-labelledby="reply-title">
         <h2 id="reply-title">{t.reply}</h2>
         {c.replies.length > 0 && (
@@ -465,5 +467,55 @@ export function CaseView(props: { ctx: Ctx; reference: string; onBack: () => voi
         </p>
       )}
     </article>
+  );
+}
+
+/**
+ * The exchange with the person, oldest first: the coordinators' replies (metadata only: they are sealed to
+ * the person's code) and the person's messages, opened here with this coordinator's key.
+ */
+function Exchange(props: { c: CaseDetail; ctx: Ctx }) {
+  const { c, ctx } = props;
+  const { t, lang } = ctx;
+  const items = [
+    ...c.replies.map((r) => ({ key: `r-${r.id}`, at: r.at, from: 'coordination' as const, text: '', r })),
+    ...c.followUps.map((f) => {
+      let text: string | null = null;
+      if (f.sealedKey) {
+        try {
+          text = keys.openFollowUpMessage(c.id, { ...f, sealedKey: f.sealedKey });
+        } catch {
+          text = null;
+        }
+      }
+      return { key: `f-${f.id}`, at: f.at, from: 'person' as const, text, r: null };
+    }),
+  ].sort((a, b) => a.at.localeCompare(b.at));
+  return (
+    <section class="no-print" aria-labelledby="exchange-title">
+      <h2 id="exchange-title">{t.exchange}</h2>
+      {items.length === 0 ? (
+        <p>{t.exchangeEmpty}</p>
+      ) : (
+        <ol class="notes exchange" data-testid="exchange">
+          {items.map((i) =>
+            i.from === 'person' ? (
+              <li key={i.key} class="from-person" data-testid="followup">
+                <p class="note-meta">
+                  <strong>{t.personWrote}</strong>, {formatDate(i.at, lang)}
+                </p>
+                <p class="note-text">{i.text ?? t.followUpCannotOpen}</p>
+              </li>
+            ) : (
+              <li key={i.key} class="from-coordination">
+                <p class="note-meta">
+                  {t.replyBy} {i.r?.authorName ?? '—'}, {formatDate(i.at, lang)} ({t.replySealed})
+                </p>
+              </li>
+            ),
+          )}
+        </ol>
+      )}
+    </section>
   );
 }

@@ -15,6 +15,7 @@ import {
   newPwhashSalt,
   noteAssociatedData,
   openDataKey,
+  openFollowUp,
   openReportWithDataKey,
   resealDataKey,
   type SigningKeyPair,
@@ -89,6 +90,29 @@ export function openCase(c: {
     nonce: c.nonce,
     ciphertext: c.ciphertext,
   });
+}
+
+/**
+ * Opens a message the person sent after reading the replies (sealFollowUp: the report envelope, associated
+ * data naming the report and the message). Throws when it was not sealed to this coordinator or was moved.
+ */
+export function openFollowUpMessage(
+  reportId: string,
+  m: { id: string; envelopeVersion: number; nonce: string; ciphertext: string; sealedKey: string },
+): string {
+  if (!keyPair) throw new Error('locked');
+  const payload = openFollowUp(
+    {
+      v: m.envelopeVersion,
+      reportId,
+      messageId: m.id,
+      nonce: m.nonce,
+      ciphertext: m.ciphertext,
+      sealedKey: m.sealedKey,
+    },
+    keyPair,
+  );
+  return typeof payload.text === 'string' ? payload.text : '';
 }
 
 function signingKey(): SigningKeyPair {
@@ -178,6 +202,18 @@ export function enrol(passphrase: string, coordinatorId: string) {
  * A grant: opens each of this coordinator's sealed data keys here and re-seals it to a colleague's public
  * key (as the server lists it; the server checks that key's MAC before accepting the grant).
  */
+/** Re-seals the data keys of the person's follow-up messages (each has its own) to a new member. */
+export function resealFollowUpsFor(items: { followUpId: string; sealedKey: string }[], publicKey: string) {
+  if (!keyPair) throw new Error('locked');
+  const mine = keyPair;
+  return items.map((i) => {
+    const k = openDataKey(i.sealedKey, mine);
+    const sealedKey = resealDataKey(k, publicKey);
+    k.fill(0);
+    return { followUpId: i.followUpId, sealedKey };
+  });
+}
+
 export function resealFor(items: { reportId: string; sealedKey: string }[], publicKey: string) {
   if (!keyPair) throw new Error('locked');
   const mine = keyPair;

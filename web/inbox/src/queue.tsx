@@ -76,8 +76,14 @@ export function QueueView(props: { ctx: Ctx; onOpen: (reference: string) => void
     }
   }
 
+  // Cases with a message from the person nobody has opened yet, whatever the filters and the status (a
+  // closed case the person wrote to again shows here): they come first.
+  const [fresh, setFresh] = useState<QueueItem[]>([]);
   useEffect(() => {
     load(filters);
+    api<{ items: QueueItem[] }>('GET', '/reports?newFollowUp=true&limit=100')
+      .then((page) => setFresh(page.items))
+      .catch(() => setFresh([]));
   }, [filters]);
 
   const field = (key: keyof Filters) => ({
@@ -88,6 +94,28 @@ export function QueueView(props: { ctx: Ctx; onOpen: (reference: string) => void
   return (
     <section aria-labelledby="queue-title">
       <h1 id="queue-title">{t.queue}</h1>
+      {fresh.length > 0 && (
+        <section class="new-messages" aria-labelledby="new-messages-title" data-testid="new-messages">
+          <h2 id="new-messages-title">
+            {t.newMessages} ({fresh.length})
+          </h2>
+          <ul>
+            {fresh.map((i) => (
+              <li key={i.reference}>
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => props.onOpen(i.reference)}
+                  aria-label={`${t.open} ${i.reference}`}
+                >
+                  {i.reference}
+                </button>{' '}
+                — {ctx.statusLabel(i.status)}, {t.lastMessage} {formatDate(i.lastFollowUpAt, lang)}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       <form
         class="filters"
         aria-label={t.filters}
@@ -192,6 +220,7 @@ export function QueueView(props: { ctx: Ctx; onOpen: (reference: string) => void
                   >
                     {i.reference}
                   </button>
+                  {i.newFollowUp && <span class="badge new-message">✉ {t.newMessage}</span>}
                 </th>
                 <td>{formatDate(i.receivedAt, lang)}</td>
                 <td>
