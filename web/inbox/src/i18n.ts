@@ -61,7 +61,8 @@ const fr = {
   noteUnverified: 'Signature non vérifiable : cette note a pu être modifiée hors de l’application.',
   noteLegacy: 'Note antérieure aux signatures.',
   recipients: 'Peuvent lire ce signalement',
-  reply: 'Répondre à la personne (lue avec son code : /suivi dans le chat ou « J’ai déjà un code » sur la page)',
+  reply:
+    'Répondre à la personne (lue avec son code : /suivi dans le chat ou « J’ai déjà un code » sur la page)',
   sendReply: 'Envoyer la réponse',
   replySent: 'Réponse envoyée.',
   noReceipt: 'La personne n’a pas demandé de réponse par code secret.',
@@ -236,7 +237,8 @@ const en: Texts = {
   noteUnverified: 'Signature cannot be verified: this note may have been changed outside the application.',
   noteLegacy: 'Note written before notes were signed.',
   recipients: 'Can read this report',
-  reply: 'Reply to the person (read with their code: /suivi in the chat or “I already have a code” on the page)',
+  reply:
+    'Reply to the person (read with their code: /suivi in the chat or “I already have a code” on the page)',
   sendReply: 'Send reply',
   replySent: 'Reply sent.',
   noReceipt: 'The person did not ask for a reply with a secret code.',
