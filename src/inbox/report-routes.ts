@@ -238,8 +238,8 @@ export async function reportRoutes(app: FastifyInstance) {
       const forStatistics = request.query.purpose === 'statistics';
       if (!forStatistics) {
         await markOpened(db, row.id);
-        // Opening the case is reading its messages: they are no longer new in the queue.
-        await markFollowUpsSeen(db, row.id);
+        // Opening the case is reading the messages sealed to this coordinator: no longer new in the queue.
+        await markFollowUpsSeen(db, row.id, s.coordinator.id);
       }
       await appendAudit(db, {
         actorId: s.coordinator.id,

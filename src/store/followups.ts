@@ -95,10 +95,17 @@ export async function listFollowUps(
 }
 
 /** A coordinator opened the case: its follow-ups are no longer new. */
-export async function markFollowUpsSeen(db: Queryable, reportId: string): Promise<void> {
+export async function markFollowUpsSeen(db: Queryable, reportId: string, viewerId: string): Promise<void> {
+  // Seen up to the latest message this viewer can open (one sealed to them), as stored: a member who
+  // cannot read a message does not clear its flag, and a message stored after this view stays new. The
+  // times compared are the messages' own `created_at`, the clock `last_followup_at` comes from.
   await db.query(
-    'UPDATE reports SET followup_seen_at = now() WHERE id = $1 AND last_followup_at IS NOT NULL',
-    [reportId],
+    `UPDATE reports r SET followup_seen_at = greatest(coalesce(r.followup_seen_at, s.latest), s.latest)
+       FROM (SELECT max(f.created_at) AS latest FROM report_followups f
+               JOIN report_followup_keys k ON k.followup_id = f.id AND k.coordinator_id = $2
+              WHERE f.report_id = $1) s
+      WHERE r.id = $1 AND s.latest IS NOT NULL`,
+    [reportId, viewerId],
   );
 }
 

@@ -17,15 +17,15 @@ export const CHAT_DIR = join(ROOT_DIR, 'dist-chat');
 /**
  * Who may frame the page, by the `in` query parameter the chats put on their links (src/webflow/url.ts):
  * nobody for a plain link; Telegram Web (web.telegram.org) for a Mini App, which Telegram's web clients
- * show in a frame; Microsoft's Teams origins for a Teams dialog (Microsoft's list for Teams and the
- * cloud.microsoft domains it is moving to). The page is anonymous and has no action another origin could
+ * show in a frame; Microsoft's Teams origins for a Teams dialog (Microsoft's list for Teams, with
+ * teams.cloud.microsoft, where the Teams web client is moving; not the other Microsoft 365 apps under
+ * *.cloud.microsoft: the bot lives in Teams only). The page is anonymous and has no action another origin could
  * trigger on someone's behalf; framing stays limited to the app that opened it.
  */
 export const FRAME_ANCESTORS: Record<ChatHost | 'none', string> = {
   none: "'none'",
   telegram: 'https://web.telegram.org',
-  teams:
-    'https://teams.microsoft.com https://*.teams.microsoft.com https://teams.cloud.microsoft https://*.cloud.microsoft',
+  teams: 'https://teams.microsoft.com https://*.teams.microsoft.com https://teams.cloud.microsoft',
 };
 
 /**

@@ -21,7 +21,7 @@ import {
 } from '../../src/crypto/index.js';
 import { purge } from '../../src/intake/retention.js';
 import type { Database } from '../../src/store/index.js';
-import { findReportByReference } from '../../src/store/index.js';
+import { findReportByReference, markFollowUpsSeen } from '../../src/store/index.js';
 import { buildTestApp, type TestApp, testConfig } from '../helper.js';
 import { call, login } from '../inbox/support.js';
 import { dumpDatabase, findMarkers } from '../support/canary.js';
@@ -180,6 +180,12 @@ for (const backend of backends()) {
       expect(again.statusCode).toBe(201);
       const reopened = await call(t.app, s, 'GET', '/api/v1/reports?newFollowUp=true');
       expect((reopened.json() as { items: { reference: string }[] }).items.map((i) => i.reference)).toEqual([
+        row.reference,
+      ]);
+      // Seen by a member to whom the message was not sealed: still new for the others.
+      await markFollowUpsSeen(t.db, row.id, randomUUID());
+      const stillNew = await call(t.app, s, 'GET', '/api/v1/reports?newFollowUp=true');
+      expect((stillNew.json() as { items: { reference: string }[] }).items.map((i) => i.reference)).toEqual([
         row.reference,
       ]);
 

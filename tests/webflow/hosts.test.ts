@@ -226,6 +226,20 @@ describe('web flow inside Teams and Telegram (headless Chromium)', () => {
     await context.close();
   }, 300_000);
 
+  it('"Quitter" in a Teams dialog empties the frame and closes the dialog', async () => {
+    const hosted = await hostedBy(TEAMS, `${base}/chat/?flow=jeune&lang=fr&in=teams`);
+    const frame = await hosted.frame();
+    await frame!.locator('button[data-option="safe"]').first().waitFor({ timeout: 60_000 });
+    const calls = () => hosted.page.evaluate(() => (window as unknown as { calls: string[] }).calls);
+    await expect.poll(calls).toContain('initialize');
+    await frame!.getByRole('button', { name: 'Quitter' }).click();
+    await expect.poll(calls).toContain('tasks.completeTask');
+    // Not the neutral site (most refuse to be framed), nothing of the conversation either.
+    await expect.poll(() => frame!.url()).toBe('about:blank');
+    expect(await frame!.content()).not.toContain('sécurité');
+    await hosted.context.close();
+  }, 120_000);
+
   it('only the app that opened the page may frame it', async () => {
     const cases: { origin: string; query: string; shown: boolean }[] = [
       { origin: TEAMS, query: 'flow=jeune&in=teams', shown: true },

@@ -44,7 +44,7 @@ export const TEAMS_TEXTS = {
     reference: 'Référence',
     receipt: 'Code secret (reçu)',
     dialogIntro:
-      'Plus confidentiel : répondre dans une fenêtre qui s’ouvre ici, dans Teams. Les réponses y sont chiffrées sur votre appareil avant l’envoi, pour l’équipe de coordination. Ni Microsoft ni notre serveur ne les voient en clair. Dans cette conversation, au contraire, Microsoft transmet et peut lire chaque message.',
+      'Plus confidentiel : répondre dans une fenêtre qui s’ouvre ici, dans Teams. Les réponses y sont chiffrées sur votre appareil avant l’envoi, pour l’équipe de coordination. Elles ne passent pas par les serveurs de Microsoft, et notre serveur ne les voit pas en clair. Dans cette conversation, au contraire, Microsoft transmet et peut lire chaque message.',
     dialogButton: 'Répondre dans une fenêtre chiffrée',
     dialogTitle: 'Signalement chiffré',
     dialogUnavailable:
@@ -85,7 +85,7 @@ export const TEAMS_TEXTS = {
     reference: 'Reference',
     receipt: 'Secret code (receipt)',
     dialogIntro:
-      'More private: answer in a window that opens here, in Teams. Answers are encrypted on your device before they are sent, for the coordination team. Neither Microsoft nor our server sees them in clear. In this chat, by contrast, Microsoft carries and can read every message.',
+      'More private: answer in a window that opens here, in Teams. Answers are encrypted on your device before they are sent, for the coordination team. They do not go through Microsoft’s servers, and our server does not see them in clear. In this chat, by contrast, Microsoft carries and can read every message.',
     dialogButton: 'Answer in an encrypted window',
     dialogTitle: 'Encrypted report',
     dialogUnavailable: 'The encrypted window is not available right now. You can go on in this chat.',

@@ -29,7 +29,7 @@ export interface TelegramTexts {
 export const TEXTS: Record<Lang, TelegramTexts> = {
   fr: {
     miniAppIntro:
-      '🔒 Plus discret : répondre dans une page qui s’ouvre ici, dans Telegram. Les réponses y sont chiffrées sur le téléphone avant l’envoi. Elles sont chiffrées pour l’équipe de coordination : ni Telegram ni notre serveur ne les voient en clair. Dans cette discussion, au contraire, Telegram transmet et peut lire chaque message.',
+      '🔒 Plus discret : répondre dans une page qui s’ouvre ici, dans Telegram. Les réponses y sont chiffrées sur le téléphone avant l’envoi. Elles sont chiffrées pour l’équipe de coordination et ne passent pas par les serveurs de Telegram. Notre serveur ne les voit pas en clair. Dans cette discussion, au contraire, Telegram transmet et peut lire chaque message.',
     miniAppButton: 'Écrire ici en privé (chiffré)',
     flood: 'Trop de messages d’un coup : attendre quelques secondes avant de continuer.',
     closed: 'Cette question est close',
@@ -67,7 +67,7 @@ export const TEXTS: Record<Lang, TelegramTexts> = {
   },
   en: {
     miniAppIntro:
-      '🔒 More private: answer in a page that opens here, inside Telegram. Answers are encrypted on the phone before they are sent. They are encrypted for the coordination team: neither Telegram nor our server sees them in clear. In this chat, by contrast, Telegram carries and can read every message.',
+      '🔒 More private: answer in a page that opens here, inside Telegram. Answers are encrypted on the phone before they are sent. They are encrypted for the coordination team and do not go through Telegram’s servers. Our server does not see them in clear. In this chat, by contrast, Telegram carries and can read every message.',
     miniAppButton: 'Write here privately (encrypted)',
     flood: 'Too many messages at once: wait a few seconds before going on.',
     closed: 'This question is closed',

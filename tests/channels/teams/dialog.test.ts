@@ -144,7 +144,7 @@ describe('Teams dialog (the web flow inside Teams)', () => {
     const csp = framed.headers.get('content-security-policy') ?? '';
     expect(csp).toBe(chatCsp('teams'));
     expect(csp).toContain(
-      'frame-ancestors https://teams.microsoft.com https://*.teams.microsoft.com https://teams.cloud.microsoft https://*.cloud.microsoft;',
+      'frame-ancestors https://teams.microsoft.com https://*.teams.microsoft.com https://teams.cloud.microsoft;',
     );
     expect(framed.headers.get('x-frame-options')).toBeNull();
     const link = await fetch(`${base}/chat/?flow=professional`);

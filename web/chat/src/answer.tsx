@@ -7,8 +7,8 @@ import { useState } from 'preact/hooks';
 import { ANSWER_MAX_CHARS, type AnswerHandle, type AnswerOutcome, sendAnswer } from './followup.js';
 import type { UiTexts } from './i18n.js';
 
-export function AnswerForm(props: { t: UiTexts; answer: AnswerHandle }) {
-  const { t, answer } = props;
+export function AnswerForm(props: { t: UiTexts; answer: AnswerHandle; hasReplies: boolean }) {
+  const { t, answer, hasReplies } = props;
   const [text, setText] = useState('');
   const [sending, setSending] = useState(false);
   const [outcome, setOutcome] = useState<AnswerOutcome | null>(null);
@@ -41,21 +41,35 @@ export function AnswerForm(props: { t: UiTexts; answer: AnswerHandle }) {
         maxLength={ANSWER_MAX_CHARS}
         autoComplete="off"
         value={text}
+        aria-describedby={hasReplies ? 'answer-hint' : 'answer-hint answer-check'}
         onInput={(ev) => setText((ev.target as HTMLTextAreaElement).value)}
       />
-      <p class="hint">{t.answerHint}</p>
-      <p class="hint">{t.answerCheck}</p>
+      <p class="hint" id="answer-hint">
+        {t.answerHint}
+      </p>
+      {/* Replies opened with this code prove it right: the warning is for a code without replies only. */}
+      {hasReplies ? null : (
+        <p class="hint" id="answer-check">
+          {t.answerCheck}
+        </p>
+      )}
       <div class="options">
-        <button type="submit" class="option" disabled={sending}>
+        <button type="submit" class="option" aria-disabled={sending ? 'true' : 'false'}>
           {t.answerSend}
         </button>
       </div>
-      {sending ? <p role="status">{t.sending}</p> : null}
-      {outcome ? (
-        <p role="status" data-testid="answer-outcome">
-          {outcome.ok ? t.answerSent : outcome.reason === 'throttled' ? t.throttled : t.answerFailed}
-        </p>
-      ) : null}
+      {/* One live region that stays in the page, so screen readers announce each change of its text. */}
+      <p role="status" data-testid="answer-outcome">
+        {sending
+          ? t.sending
+          : outcome
+            ? outcome.ok
+              ? t.answerSent
+              : outcome.reason === 'throttled'
+                ? t.throttled
+                : t.answerFailed
+            : ''}
+      </p>
     </form>
   );
 }

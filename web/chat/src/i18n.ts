@@ -29,9 +29,10 @@ export const UI = {
     throttled: 'Trop d’essais pour le moment. Réessaie plus tard.',
     unavailable: 'Impossible de lire les réponses maintenant. Réessaie plus tard.',
     replyOn: 'Réponse du',
-    answerTitle: 'Écrire à l’équipe de coordination',
+    answerTitle: 'Écrire à l’équipe',
     answerLabel: 'Ton message',
-    answerHint: 'Ton message est chiffré sur cet appareil pour l’équipe de coordination.',
+    answerHint:
+      'Ton message est chiffré sur cet appareil pour l’équipe. Elle lit du lundi au vendredi. En danger : appelle le 17, ou envoie un SMS au 114.',
     answerCheck: 'Vérifie ton code : s’il est faux, personne ne recevra ton message.',
     answerSend: 'Envoyer le message',
     answerSent: 'Message envoyé. Reviens plus tard avec ton code pour lire la réponse.',
@@ -65,9 +66,10 @@ export const UI = {
     throttled: 'Too many attempts for now. Try again later.',
     unavailable: 'The replies cannot be read right now. Try again later.',
     replyOn: 'Reply of',
-    answerTitle: 'Write to the coordination team',
+    answerTitle: 'Write to the team',
     answerLabel: 'Your message',
-    answerHint: 'Your message is encrypted on this device for the coordination team.',
+    answerHint:
+      'Your message is encrypted on this device for the team. It reads messages Monday to Friday. In danger: call 17, or text 114.',
     answerCheck: 'Check your code: if it is wrong, nobody will get your message.',
     answerSend: 'Send the message',
     answerSent: 'Message sent. Come back later with your code to read the reply.',
@@ -81,7 +83,7 @@ export type UiTexts = (typeof UI)['fr'];
 /** French for professionals: the same words in the vouvoiement the professional flow uses. */
 const VOUS_FR: Partial<UiTexts> = {
   answer: 'Votre réponse',
-  failed: 'Impossible de charger la page. Réessayez plus tard.',
+  failed: 'Impossible de charger la page. Réessayez plus tard. En cas de danger, appelez le 17.',
   receiptTitle: 'Votre code secret',
   codeTitle: 'Lire les réponses avec votre code',
   codeLabel: 'Votre code secret (16 caractères, par exemple ABCD-EFGH-JKMN-PQRS)',
@@ -89,8 +91,10 @@ const VOUS_FR: Partial<UiTexts> = {
   throttled: 'Trop d’essais pour le moment. Réessayez plus tard.',
   unavailable: 'Impossible de lire les réponses maintenant. Réessayez plus tard.',
   privacy: 'Vos réponses sont chiffrées sur cet appareil avant d’être envoyées.',
+  answerTitle: 'Écrire à la coordination',
   answerLabel: 'Votre message',
-  answerHint: 'Votre message est chiffré sur cet appareil pour l’équipe de coordination.',
+  answerHint:
+    'Votre message est chiffré sur cet appareil pour la coordination. Elle le lit du lundi au vendredi. En cas de danger, appelez le 17.',
   answerCheck: 'Vérifiez votre code : s’il est faux, personne ne recevra votre message.',
   answerSent: 'Message envoyé. Revenez plus tard avec votre code pour lire la réponse.',
   answerFailed: 'Le message n’est pas parti. Réessayez plus tard.',

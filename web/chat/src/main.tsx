@@ -69,13 +69,21 @@ function quickExit() {
   const exitUrl = memory.config?.exitUrl ?? FALLBACK_EXIT;
   forget();
   miniApp?.close();
-  location.replace(exitUrl);
+  // In a frame (a Teams dialog on the web, Telegram Web), most sites refuse to be framed: an empty page
+  // instead, while the app closes the frame.
+  location.replace(window.top !== window.self ? 'about:blank' : exitUrl);
 }
 
 /** "Fermer", in Telegram or Teams once the conversation is over: forgets it and closes the Mini App or dialog. */
 function closeMiniApp() {
   forget();
   miniApp?.close();
+}
+
+/** The audience the address asks for, before the flow is loaded (so a loading error speaks the right way). */
+function kindAsked(): 'professional' | undefined {
+  const flow = new URLSearchParams(location.search).get('flow') ?? '';
+  return /^(pro|professional|professionnel|professionnelle)$/i.test(flow) ? 'professional' : undefined;
 }
 
 function langOf(state: ConversationState | null, fallback: Lang): Lang {
@@ -246,7 +254,12 @@ function CodePanel(props: { t: UiTexts; onClose: () => void }) {
         </ul>
       ) : null}
       {outcome?.ok && outcome.answer ? (
-        <AnswerForm key={outcome.answer.to.reportId} t={t} answer={outcome.answer} />
+        <AnswerForm
+          key={outcome.answer.to.reportId}
+          t={t}
+          answer={outcome.answer}
+          hasReplies={outcome.replies.length > 0}
+        />
       ) : null}
     </section>
   );
@@ -263,7 +276,7 @@ function App() {
   const endRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
   setEntriesHook = setEntries;
-  const t = uiTexts(lang, memory.flow?.kind);
+  const t = uiTexts(lang, memory.flow?.kind ?? kindAsked());
 
   const add = (list: Entry[], more: NewEntry[]) => [
     ...list,
