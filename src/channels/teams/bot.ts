@@ -69,6 +69,14 @@ export function activityEventId(a: Pick<InboundActivity, 'id' | 'conversation'>)
   return createHash('sha256').update(a.conversation.id).update('\n').update(a.id!).digest('hex');
 }
 
+/**
+ * The Teams user: `from.aadObjectId` when there is one, else `from.id`. An empty aadObjectId counts as none
+ * (the fuzzer found that one reached the keyed hash, which refuses empty input, as a 500).
+ */
+export function teamsUserId(a: Pick<InboundActivity, 'from'>): string {
+  return a.from.aadObjectId || a.from.id;
+}
+
 function splitIds(list: string | undefined): Set<string> {
   return new Set((list ?? '').split(',').filter(Boolean));
 }
@@ -107,7 +115,7 @@ export class TeamsBot {
             : !a.action || a.action.startsWith('add');
         if (a.type === 'installationUpdate' && a.action?.startsWith('remove') && personal) {
           // Uninstalled: forget any conversation in progress.
-          await this.deps.pipeline.service.forget(CHANNEL, a.from.aadObjectId ?? a.from.id);
+          await this.deps.pipeline.service.forget(CHANNEL, teamsUserId(a));
           return;
         }
         if (!added) return;
@@ -124,7 +132,7 @@ export class TeamsBot {
             youth: flows.find((f) => f.kind === 'youth')?.id,
           }),
           log,
-          a.from.aadObjectId ?? a.from.id,
+          teamsUserId(a),
         );
         return;
       }
@@ -141,7 +149,7 @@ export class TeamsBot {
       await this.explainGroup(ctx, a, lang, log, now);
       return;
     }
-    const userId = a.from.aadObjectId ?? a.from.id;
+    const userId = teamsUserId(a);
     const text = a.text?.trim() ?? '';
     if (a.value === undefined) {
       const link = LINK_COMMAND.exec(text);

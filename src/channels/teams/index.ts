@@ -85,7 +85,7 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
   const perUser = new WindowLimiter(config.rateLimit.max, config.rateLimit.windowMs);
   const userKey = (request: FastifyRequest) => {
     const from = (request.body as { from?: { id?: unknown; aadObjectId?: unknown } } | undefined)?.from;
-    const id = typeof from?.aadObjectId === 'string' ? from.aadObjectId : from?.id;
+    const id = typeof from?.aadObjectId === 'string' && from.aadObjectId ? from.aadObjectId : from?.id;
     return typeof id === 'string' && id.length > 0 && id.length <= 512
       ? `teams:${pipeline.service.userHash(CHANNEL, id)}`
       : 'teams:anonymous';

@@ -288,6 +288,14 @@ describe('Teams channel', () => {
     expect(connector.calls.length).toBe(calls);
   });
 
+  it('answers an empty aadObjectId like a missing one (a fuzzer find: it was a 500)', async () => {
+    const c = client();
+    const body = c.activity({ type: 'message', text: '' });
+    (body.from as { aadObjectId: string }).aadObjectId = '';
+    const r = await c.post(body);
+    expect(r.status).toBe(200);
+  });
+
   it('keeps logs free of content and of botbuilder console output', async () => {
     const c = client();
     const secret = marker('LOGTEXT');
