@@ -254,6 +254,12 @@ type SubmitEffect = Extract<Effect, { type: 'submit' }>;
 const AFTER_SEND_IN_FLIGHT = 1;
 const AFTER_SEND_MAX_BATCH = 256;
 
+/**
+ * A conversation's expiry is moved only when it falls out of [idle timeout, idle timeout + slack] from now:
+ * most turns then leave the indexed column as it is. An idle conversation is purged at most this much later.
+ */
+const EXPIRY_SLACK_MAX_MS = 30 * 60_000;
+
 /** How many times a turn is run again when another write to its conversation came first. */
 const MAX_TURN_ATTEMPTS = 8;
 
@@ -528,6 +534,7 @@ export class IntakeService {
         );
       }
       let write: ConversationWrite;
+      const idleMs = config.conversations.idleTimeoutMinutes * 60_000;
       if (result.state === null || erased) {
         write = row ? { op: 'delete', userHash: row.user_hash, version: row.version } : { op: 'none' };
       } else {
@@ -540,7 +547,8 @@ export class IntakeService {
             channel: input.channel,
             state: sealState(keyring.current, input.channel, input.platformUserId, JSON.stringify(payload)),
             keyFingerprint: keyring.current.fingerprint,
-            expiresAt: new Date(input.turn.now + config.conversations.idleTimeoutMinutes * 60_000),
+            expiresAt: new Date(input.turn.now + idleMs),
+            expiresBy: new Date(input.turn.now + idleMs + Math.min(EXPIRY_SLACK_MAX_MS, idleMs / 48)),
           },
           // The updates recorded since the read stay for the next turn; those read are folded in now.
           ...(row

@@ -59,6 +59,9 @@ function normalize(row: ConversationRow | undefined): ConversationRow | undefine
   return row;
 }
 
+/** The turn's statements are prepared (parsed and planned once per connection): a few fixed texts. */
+const PREPARED = { prepare: true } as const;
+
 const ROW_COLUMNS = 'user_hash, channel, state, key_fingerprint, expires_at, channel_updates, version';
 
 /** What the first statement of a turn finds. */
@@ -85,15 +88,20 @@ export async function readTurn(
       ORDER BY array_position($1::text[], user_hash) LIMIT 1`;
   const r = event
     ? await db.query<ConversationRow & { seen: boolean; pending: Uint8Array | null }>(
-        `SELECT c.*,
+        `SELECT ${ROW_COLUMNS.split(', ')
+          .map((c) => `c.${c}`)
+          .join(', ')},
                 EXISTS (SELECT 1 FROM processed_events WHERE channel = $2 AND event_hash = $3) AS seen,
                 (SELECT sealed FROM pending_replies WHERE channel = $2 AND event_hash = $3) AS pending
            FROM (SELECT 1) AS one LEFT JOIN LATERAL (${conversation}) AS c ON true`,
         [userHashes, event.channel, event.eventHash],
+        PREPARED,
       )
-    : await db.query<ConversationRow & { seen: boolean; pending: Uint8Array | null }>(conversation, [
-        userHashes,
-      ]);
+    : await db.query<ConversationRow & { seen: boolean; pending: Uint8Array | null }>(
+        conversation,
+        [userHashes],
+        PREPARED,
+      );
   const first = r.rows[0];
   if (!first) return { seen: false };
   const { seen, pending, ...rest } = first;
@@ -116,7 +124,18 @@ export type ConversationWrite =
    */
   | {
       op: 'save';
-      row: { userHash: string; channel: string; state: Uint8Array; keyFingerprint: string; expiresAt: Date };
+      row: {
+        userHash: string;
+        channel: string;
+        state: Uint8Array;
+        keyFingerprint: string;
+        expiresAt: Date;
+        /**
+         * A later expiry written instead of `expiresAt`; a stored one between the two is kept, so most turns
+         * leave the indexed `expires_at` as it is (a HOT update: no index entry written). Default `expiresAt`.
+         */
+        expiresBy?: Date;
+      };
       from?: { userHash: string; version: number; folded: number };
     };
 
@@ -148,7 +167,10 @@ export async function writeTurn(
     c = `UPDATE conversations
             SET user_hash = ${p(row.userHash, 'text')}, channel = ${p(row.channel, 'text')},
                 state = ${p(row.state, 'bytea')}, key_fingerprint = ${p(row.keyFingerprint, 'text')},
-                expires_at = ${p(row.expiresAt, 'timestamptz')}, updated_at = now(), version = version + 1,
+                expires_at = CASE WHEN expires_at BETWEEN ${p(row.expiresAt, 'timestamptz')}
+                  AND ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')} THEN expires_at
+                  ELSE ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')} END,
+                updated_at = now(), version = version + 1,
                 channel_updates = channel_updates[${p(from.folded, 'int')} + 1:]
           WHERE user_hash = ${p(from.userHash, 'text')} AND version = ${p(from.version, 'bigint')}
           RETURNING 1`;
@@ -156,7 +178,7 @@ export async function writeTurn(
     const { row } = write;
     c = `INSERT INTO conversations (user_hash, channel, state, key_fingerprint, expires_at, updated_at, version)
          VALUES (${p(row.userHash, 'text')}, ${p(row.channel, 'text')}, ${p(row.state, 'bytea')},
-                 ${p(row.keyFingerprint, 'text')}, ${p(row.expiresAt, 'timestamptz')}, now(), 1)
+                 ${p(row.keyFingerprint, 'text')}, ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')}, now(), 1)
          ON CONFLICT (user_hash) DO NOTHING RETURNING 1`;
   }
   const ctes = [`c AS (${c})`];
@@ -175,6 +197,7 @@ export async function writeTurn(
     const r = await db.query<{ n: number }>(
       `WITH ${ctes.join(', ')} SELECT count(*)::int AS n FROM c`,
       params,
+      PREPARED,
     );
     return Number(r.rows[0]?.n ?? 0) > 0 ? 'ok' : 'conflict';
   } catch (err) {
@@ -346,7 +369,7 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
   const last = parts.pop()!;
   // Data-modifying CTEs run once and to completion whether or not the main statement reads them.
   const sql = parts.length === 0 ? last : `WITH ${parts.map((q, i) => `w${i} AS (${q})`).join(', ')} ${last}`;
-  await db.query(sql, params);
+  await db.query(sql, params, PREPARED);
 }
 
 /** Deletes the row under any of the given hashes; returns how many rows went. */

@@ -116,8 +116,12 @@ interface DataChange {
   open?: number[];
 }
 
-/** Earlier copies of a re-asked question kept live at most; older ones are closed. */
-const MAX_OPEN = 8;
+/**
+ * Earlier copies of a re-asked question kept live at most; older ones are closed. Within the flood limit
+ * (30 updates in 10 s) a user rarely types more than this at one question; closing them all once it is
+ * answered stays a short burst of edits.
+ */
+const MAX_OPEN = 16;
 
 function changed(previous: ChannelData | undefined, change: DataChange): TelegramData {
   const data = asData(previous);
