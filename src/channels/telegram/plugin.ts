@@ -110,6 +110,8 @@ export const telegramChannel: FastifyPluginAsync<TelegramPluginOptions> = async 
     WEBHOOK_PATH,
     {
       config: { sensitive: true, rateLimit: false },
+      // Browser security headers (CSP and the rest) mean nothing to Telegram's servers, the only client.
+      helmet: false,
       schema: {
         tags: ['channels'],
         summary: 'Telegram Bot API webhook (needs the X-Telegram-Bot-Api-Secret-Token header)',
