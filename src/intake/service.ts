@@ -263,6 +263,14 @@ const EXPIRY_SLACK_MAX_MS = 30 * 60_000;
 /** How many times a turn is run again when another write to its conversation came first. */
 const MAX_TURN_ATTEMPTS = 8;
 
+/** A report's reference drawn twice (its unique constraint): the turn runs again with a new one. */
+function referenceTaken(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown; message?: unknown } | null;
+  return (
+    e?.code === '23505' && `${String(e.constraint ?? '')} ${String(e.message ?? '')}`.includes('reference')
+  );
+}
+
 /** Thrown inside a turn's transaction to roll it back when its compare-and-set lost. */
 class TurnConflict extends Error {
   override name = 'TurnConflict';
@@ -588,7 +596,7 @@ export class IntakeService {
         return out;
       });
     } catch (err) {
-      if (err instanceof TurnConflict) return undefined;
+      if (err instanceof TurnConflict || referenceTaken(err)) return undefined;
       throw err;
     }
   }
@@ -893,8 +901,9 @@ export class IntakeService {
       return { ok: false };
     }
     const id = randomUUID();
-    let reference = newReference();
-    for (let i = 0; i < 5 && (await findReportByReference(tx, reference)); i++) reference = newReference();
+    // No lookup first: a reference already taken (1 in ~7e8 per report) fails the insert on its unique
+    // constraint, which rolls the turn back and runs it again with a new reference.
+    const reference = newReference();
     const payload = reportPayload(effect, {
       reference,
       channel,
