@@ -250,6 +250,9 @@ export function newReference(): string {
 
 type SubmitEffect = Extract<Effect, { type: 'submit' }>;
 
+/** Users whose keyed hashes are kept in memory (a few hundred bytes each). */
+const HASH_CACHE_SIZE = 4096;
+
 /** Batches of work after sending written at once, and the most turns in one batch. */
 const AFTER_SEND_IN_FLIGHT = 1;
 const AFTER_SEND_MAX_BATCH = 256;
@@ -293,6 +296,7 @@ export class IntakeService {
     reject: (err: unknown) => void;
   }[] = [];
   private afterSendFlushing = 0;
+  private readonly hashCache = new Map<string, string[]>();
   private afterSendScheduled = false;
 
   /** Registers how a channel's recorded changes fold into its data (default: a shallow merge). */
@@ -343,11 +347,25 @@ export class IntakeService {
 
   /** The keyed hash under which this user's conversation is stored (current master key). */
   userHash(channel: string, platformUserId: string): string {
-    return hashUserId(this.deps.keyring.current, channel, platformUserId);
+    return this.userHashes(channel, platformUserId)[0]!;
   }
 
+  /**
+   * The user's keyed hashes (current master key first). A turn needs them three times (flood limit, the turn,
+   * the work after sending): the last users' are kept, so each is computed once a turn or less.
+   */
   private userHashes(channel: string, platformUserId: string): string[] {
-    return this.deps.keyring.all.map((k) => hashUserId(k, channel, platformUserId));
+    const key = `${channel}\u0000${platformUserId}`;
+    const known = this.hashCache.get(key);
+    if (known) return known;
+    const hashes = this.deps.keyring.all.map((k) => hashUserId(k, channel, platformUserId));
+    if (this.hashCache.size >= HASH_CACHE_SIZE) {
+      // Oldest first: a Map iterates in insertion order.
+      const oldest = this.hashCache.keys().next().value;
+      if (oldest !== undefined) this.hashCache.delete(oldest);
+    }
+    this.hashCache.set(key, hashes);
+    return hashes;
   }
 
   private chooseFlow(

@@ -91,9 +91,11 @@ export async function readTurn(
         `SELECT ${ROW_COLUMNS.split(', ')
           .map((c) => `c.${c}`)
           .join(', ')},
-                EXISTS (SELECT 1 FROM processed_events WHERE channel = $2 AND event_hash = $3) AS seen,
-                (SELECT sealed FROM pending_replies WHERE channel = $2 AND event_hash = $3) AS pending
-           FROM (SELECT 1) AS one LEFT JOIN LATERAL (${conversation}) AS c ON true`,
+                e.seen,
+                CASE WHEN e.seen THEN (SELECT sealed FROM pending_replies WHERE channel = $2 AND event_hash = $3)
+                END AS pending
+           FROM (SELECT EXISTS (SELECT 1 FROM processed_events WHERE channel = $2 AND event_hash = $3) AS seen) AS e
+           LEFT JOIN LATERAL (${conversation}) AS c ON true`,
         [userHashes, event.channel, event.eventHash],
         PREPARED,
       )
