@@ -48,6 +48,7 @@ import {
   PWHASH_SALT_BYTES,
   pad,
   randomBytes,
+  randomNonce,
   toBase64Standard,
   toBase64Url,
   toHex,
@@ -387,7 +388,7 @@ export function sealState(
   stateJson: Uint8Array | string,
 ): Uint8Array {
   const op = 'sealState';
-  return sealStateWithNonce(op, randomBytes(op, NONCE_BYTES), keys, channel, platformUserId, stateJson);
+  return sealStateWithNonce(op, randomNonce(op, NONCE_BYTES), keys, channel, platformUserId, stateJson);
 }
 
 /**
@@ -767,7 +768,7 @@ export function sealReport(input: SealReportInput): SealedReport {
   const op = 'sealReport';
   const dataKey = randomBytes(op, KEY_BYTES);
   try {
-    return sealReportWith(op, dataKey, randomBytes(op, NONCE_BYTES), input);
+    return sealReportWith(op, dataKey, randomNonce(op, NONCE_BYTES), input);
   } finally {
     wipe(dataKey);
   }
@@ -984,7 +985,7 @@ function encryptWithDataKeyAndNonce(
  */
 export function encryptWithDataKey(dataKey: Uint8Array, plaintext: string, associatedData: string): string {
   const op = 'encryptWithDataKey';
-  return encryptWithDataKeyAndNonce(op, randomBytes(op, NONCE_BYTES), dataKey, plaintext, associatedData);
+  return encryptWithDataKeyAndNonce(op, randomNonce(op, NONCE_BYTES), dataKey, plaintext, associatedData);
 }
 
 /** Decrypts what {@link encryptWithDataKey} produced. Throws `ReportDecryptError`. */
@@ -1031,7 +1032,7 @@ function sealContactWithNonce(op: string, nonce: Uint8Array, keys: MasterKeys, a
  */
 export function sealContact(keys: MasterKeys, address: string): string {
   const op = 'sealContact';
-  return sealContactWithNonce(op, randomBytes(op, NONCE_BYTES), keys, address);
+  return sealContactWithNonce(op, randomNonce(op, NONCE_BYTES), keys, address);
 }
 
 /** Opens a sealed contact with the first set of master keys that works. Throws `ContactDecryptError`. */

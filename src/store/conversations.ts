@@ -11,6 +11,8 @@ export interface ConversationRow {
   expires_at: Date;
   /** Sealed channel changes recorded since the state was last written, oldest first. */
   channel_updates: Uint8Array[];
+  /** Bumped by every write of the state: a turn writes only if it is still the one it read. */
+  version: number;
 }
 
 const bytes = (v: unknown) => (v instanceof Uint8Array ? v : new Uint8Array(v as ArrayLike<number>));
@@ -53,7 +55,163 @@ function normalize(row: ConversationRow | undefined): ConversationRow | undefine
   if (!row) return row;
   row.state = bytes(row.state);
   row.channel_updates = (row.channel_updates ?? []).map(bytes);
+  row.version = Number(row.version ?? 0);
   return row;
+}
+
+/** The turn's statements are prepared (parsed and planned once per connection): a few fixed texts. */
+const PREPARED = { prepare: true } as const;
+
+const ROW_COLUMNS = 'user_hash, channel, state, key_fingerprint, expires_at, channel_updates, version';
+
+/** What the first statement of a turn finds. */
+export interface TurnRead {
+  /** The event was already processed (a redelivery). */
+  seen: boolean;
+  /** With `seen`: the sealed replies of the first delivery, if never confirmed sent. */
+  pending?: Uint8Array;
+  /** The conversation (under the first of the hashes that has one) with its version. */
+  row?: ConversationRow;
+}
+
+/**
+ * The first statement of a turn, one round trip and no transaction: whether the event was already processed
+ * (and then its unconfirmed outbox entry), and the conversation with its version. Nothing is locked: the
+ * turn's write (`writeTurn`) succeeds only if the version is still this one.
+ */
+export async function readTurn(
+  db: Queryable,
+  userHashes: string[],
+  event?: { channel: string; eventHash: string },
+): Promise<TurnRead> {
+  const conversation = `SELECT ${ROW_COLUMNS} FROM conversations WHERE user_hash = ANY($1::text[])
+      ORDER BY array_position($1::text[], user_hash) LIMIT 1`;
+  const r = event
+    ? await db.query<ConversationRow & { seen: boolean; pending: Uint8Array | null }>(
+        `SELECT ${ROW_COLUMNS.split(', ')
+          .map((c) => `c.${c}`)
+          .join(', ')},
+                e.seen,
+                CASE WHEN e.seen THEN (SELECT sealed FROM pending_replies WHERE channel = $2 AND event_hash = $3)
+                END AS pending
+           FROM (SELECT EXISTS (SELECT 1 FROM processed_events WHERE channel = $2 AND event_hash = $3) AS seen) AS e
+           LEFT JOIN LATERAL (${conversation}) AS c ON true`,
+        [userHashes, event.channel, event.eventHash],
+        PREPARED,
+      )
+    : await db.query<ConversationRow & { seen: boolean; pending: Uint8Array | null }>(
+        conversation,
+        [userHashes],
+        PREPARED,
+      );
+  const first = r.rows[0];
+  if (!first) return { seen: false };
+  const { seen, pending, ...rest } = first;
+  const out: TurnRead = { seen: seen === true };
+  if (pending !== null && pending !== undefined) out.pending = bytes(pending);
+  if (rest.user_hash !== null && rest.user_hash !== undefined) out.row = normalize(rest as ConversationRow);
+  return out;
+}
+
+/** What a turn writes to its conversation row, checked against the version it read. */
+export type ConversationWrite =
+  /** No row was read and none is written (e.g. /stop without a conversation). */
+  | { op: 'none' }
+  /** The row read goes (submitted, stopped, erased), if still at `version`. */
+  | { op: 'delete'; userHash: string; version: number }
+  /**
+   * The new state: a new row when `from` is missing (fails if one appeared meanwhile), else the row read,
+   * if still at `from.version` (moved to `row.userHash` during a key rotation); the first `from.folded`
+   * channel updates, folded into the new state by the turn, go, later ones stay.
+   */
+  | {
+      op: 'save';
+      row: {
+        userHash: string;
+        channel: string;
+        state: Uint8Array;
+        keyFingerprint: string;
+        expiresAt: Date;
+        /**
+         * A later expiry written instead of `expiresAt`; a stored one between the two is kept, so most turns
+         * leave the indexed `expires_at` as it is (a HOT update: no index entry written). Default `expiresAt`.
+         */
+        expiresBy?: Date;
+      };
+      from?: { userHash: string; version: number; folded: number };
+    };
+
+/**
+ * The write of a turn, one statement (atomic without a transaction): the conversation row with a
+ * compare-and-set on its version, and only if that succeeded, the event recorded as processed and the
+ * turn's outbox entry. Returns `conflict` when another turn wrote the conversation since it was read (the
+ * caller runs the turn again, nothing was written), `duplicate` when the event was recorded meanwhile (a
+ * concurrent delivery of the same update; nothing was written).
+ */
+export async function writeTurn(
+  db: Queryable,
+  write: ConversationWrite,
+  event?: { channel: string; eventHash: string },
+  pending?: PendingRow,
+): Promise<'ok' | 'conflict' | 'duplicate'> {
+  const params: unknown[] = [];
+  const p = (value: unknown, cast: string) => {
+    params.push(value);
+    return `$${params.length}::${cast}`;
+  };
+  let c: string;
+  if (write.op === 'none') c = 'SELECT 1';
+  else if (write.op === 'delete') {
+    c = `DELETE FROM conversations WHERE user_hash = ${p(write.userHash, 'text')}
+            AND version = ${p(write.version, 'bigint')} RETURNING 1`;
+  } else if (write.from) {
+    const { row, from } = write;
+    c = `UPDATE conversations
+            SET user_hash = ${p(row.userHash, 'text')}, channel = ${p(row.channel, 'text')},
+                state = ${p(row.state, 'bytea')}, key_fingerprint = ${p(row.keyFingerprint, 'text')},
+                expires_at = CASE WHEN expires_at BETWEEN ${p(row.expiresAt, 'timestamptz')}
+                  AND ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')} THEN expires_at
+                  ELSE ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')} END,
+                updated_at = now(), version = version + 1,
+                channel_updates = channel_updates[${p(from.folded, 'int')} + 1:]
+          WHERE user_hash = ${p(from.userHash, 'text')} AND version = ${p(from.version, 'bigint')}
+          RETURNING 1`;
+  } else {
+    const { row } = write;
+    c = `INSERT INTO conversations (user_hash, channel, state, key_fingerprint, expires_at, updated_at, version)
+         VALUES (${p(row.userHash, 'text')}, ${p(row.channel, 'text')}, ${p(row.state, 'bytea')},
+                 ${p(row.keyFingerprint, 'text')}, ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')}, now(), 1)
+         ON CONFLICT (user_hash) DO NOTHING RETURNING 1`;
+  }
+  const ctes = [`c AS (${c})`];
+  if (event) {
+    // No ON CONFLICT: an event recorded meanwhile aborts the whole statement (unique violation).
+    ctes.push(`e AS (INSERT INTO processed_events (channel, event_hash)
+       SELECT ${p(event.channel, 'text')}, ${p(event.eventHash, 'text')} FROM c)`);
+  }
+  if (pending) {
+    ctes.push(`o AS (INSERT INTO pending_replies (channel, event_hash, user_hash, sealed)
+       SELECT ${p(pending.channel, 'text')}, ${p(pending.eventHash, 'text')}, ${p(pending.userHash, 'text')},
+              ${p(pending.sealed, 'bytea')} FROM c
+       ON CONFLICT (channel, event_hash) DO NOTHING)`);
+  }
+  try {
+    const r = await db.query<{ n: number }>(
+      `WITH ${ctes.join(', ')} SELECT count(*)::int AS n FROM c`,
+      params,
+      PREPARED,
+    );
+    return Number(r.rows[0]?.n ?? 0) > 0 ? 'ok' : 'conflict';
+  } catch (err) {
+    const e = err as { code?: unknown; constraint?: unknown; message?: unknown };
+    if (e?.code === '23505') {
+      const where = `${String(e.constraint ?? '')} ${String(e.message ?? '')}`;
+      if (where.includes('processed_events')) return 'duplicate';
+      // A row under the new hash appeared meanwhile (insert or key rotation): another turn won.
+      if (where.includes('conversations')) return 'conflict';
+    }
+    throw err;
+  }
 }
 
 /**
@@ -67,7 +225,7 @@ export async function findConversation(
   forUpdate = false,
 ): Promise<ConversationRow | undefined> {
   const r = await tx.query<ConversationRow>(
-    `SELECT user_hash, channel, state, key_fingerprint, expires_at, channel_updates
+    `SELECT ${ROW_COLUMNS}
        FROM conversations WHERE user_hash = ANY($1::text[])
       ORDER BY array_position($1::text[], user_hash) LIMIT 1${forUpdate ? ' FOR UPDATE' : ''}`,
     [userHashes],
@@ -96,7 +254,8 @@ export async function saveConversation(
      VALUES ($1, $2, $3, $4, $5, now())
      ON CONFLICT (user_hash) DO UPDATE
        SET state = EXCLUDED.state, key_fingerprint = EXCLUDED.key_fingerprint,
-           expires_at = EXCLUDED.expires_at, updated_at = now(), channel_updates = '{}'`,
+           expires_at = EXCLUDED.expires_at, updated_at = now(), channel_updates = '{}',
+           version = conversations.version + 1`,
     params,
   );
 }
@@ -138,6 +297,81 @@ export async function appendChannelUpdate(
   // Data-modifying CTEs run once and to completion whether or not the main statement reads them.
   const sql = parts.length === 0 ? last : `WITH ${parts.map((q, i) => `w${i} AS (${q})`).join(', ')} ${last}`;
   await db.query(sql, params);
+}
+
+/** One turn's (or notice's) work after sending, for `recordAfterSend`. */
+export interface AfterSend {
+  userHashes: string[];
+  /** A sealed channel update for the live conversation (nothing when it is gone). */
+  sealed?: Uint8Array;
+  /** The event whose outbox entry is confirmed (deleted). */
+  delivered?: { channel: string; eventHash: string };
+  /** Message ids to keep for /effacer. */
+  trail?: TrailRow;
+}
+
+const buf = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/**
+ * The work after sending of several turns in one statement (the service batches them): outbox entries
+ * confirmed, message-trail batches inserted in order, channel updates appended in order per conversation
+ * (at most `MAX_CHANNEL_UPDATES` waiting; nothing for a conversation that is gone). Without the conversation's
+ * lock: a turn's write keeps the updates appended after its read (`writeTurn` drops only those it folded).
+ */
+export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Promise<void> {
+  const dChannel: string[] = [];
+  const dEvent: string[] = [];
+  const tUser: string[] = [];
+  const tChannel: string[] = [];
+  const tSealed: Buffer[] = [];
+  const uHash: string[] = [];
+  const uSealed: Buffer[] = [];
+  for (const e of entries) {
+    if (e.delivered) {
+      dChannel.push(e.delivered.channel);
+      dEvent.push(e.delivered.eventHash);
+    }
+    if (e.trail) {
+      tUser.push(e.trail.userHash);
+      tChannel.push(e.trail.channel);
+      tSealed.push(buf(e.trail.sealed));
+    }
+    if (e.sealed) {
+      // One pair per hash the row may be under (a key rotation): only the existing row matches.
+      for (const h of e.userHashes) {
+        uHash.push(h);
+        uSealed.push(buf(e.sealed));
+      }
+    }
+  }
+  const params: unknown[] = [];
+  const parts: string[] = [];
+  if (dEvent.length > 0) {
+    params.push(dChannel, dEvent);
+    parts.push(`DELETE FROM pending_replies p
+        USING unnest($${params.length - 1}::text[], $${params.length}::text[]) AS x(channel, event_hash)
+        WHERE p.channel = x.channel AND p.event_hash = x.event_hash`);
+  }
+  if (tUser.length > 0) {
+    params.push(tUser, tChannel, tSealed);
+    const at = params.length - 2;
+    parts.push(`INSERT INTO message_trail (user_hash, channel, sealed)
+        SELECT x.h, x.ch, x.s FROM unnest($${at}::text[], $${at + 1}::text[], $${at + 2}::bytea[])
+          WITH ORDINALITY AS x(h, ch, s, n) ORDER BY x.n`);
+  }
+  if (uHash.length > 0) {
+    params.push(uHash, uSealed);
+    const at = params.length - 1;
+    parts.push(`UPDATE conversations AS c SET channel_updates = c.channel_updates || x.ups
+        FROM (SELECT x.h, array_agg(x.s ORDER BY x.n) AS ups
+                FROM unnest($${at}::text[], $${at + 1}::bytea[]) WITH ORDINALITY AS x(h, s, n) GROUP BY x.h) AS x
+       WHERE c.user_hash = x.h AND cardinality(c.channel_updates) < ${MAX_CHANNEL_UPDATES}`);
+  }
+  if (parts.length === 0) return;
+  const last = parts.pop()!;
+  // Data-modifying CTEs run once and to completion whether or not the main statement reads them.
+  const sql = parts.length === 0 ? last : `WITH ${parts.map((q, i) => `w${i} AS (${q})`).join(', ')} ${last}`;
+  await db.query(sql, params, PREPARED);
 }
 
 /** Deletes the row under any of the given hashes; returns how many rows went. */

@@ -3,9 +3,23 @@
  * PostgreSQL (PGlite) when no DATABASE_URL is configured. Everything that speaks SQL lives in src/store/.
  */
 
+/** How a query is sent. */
+export interface QueryOptions {
+  /**
+   * A statement run on every turn: PostgreSQL parses and plans it once per connection (a named prepared
+   * statement) instead of on every call. Only for a fixed text with explicit result columns (a prepared
+   * statement must not outlive a change of its tables' columns). Ignored by the embedded database.
+   */
+  prepare?: boolean;
+}
+
 /** Anything that runs a parameterised query: the database itself or a transaction. */
 export interface Queryable {
-  query<T extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  query<T extends object = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+    options?: QueryOptions,
+  ): Promise<{ rows: T[] }>;
 }
 
 /** A transaction: queries plus multi-statement `exec` (used by migrations). */

@@ -7,7 +7,7 @@ import type { Database } from './db.js';
 import { openPostgres } from './postgres.js';
 
 export { DatabaseBusyError } from './datadir.js';
-export type { Database, Queryable, Transaction } from './db.js';
+export type { Database, Queryable, QueryOptions, Transaction } from './db.js';
 export { DatabaseUnavailableError, isUnavailable } from './db.js';
 export { openEmbedded } from './embedded.js';
 export { appliedVersions, listMigrations, migrate, pendingMigrations } from './migrate.js';

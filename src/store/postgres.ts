@@ -5,6 +5,7 @@ import {
   DatabaseUnavailableError,
   isUnavailable,
   type Queryable,
+  type QueryOptions,
   type Transaction,
   withTimeout,
 } from './db.js';
@@ -16,6 +17,9 @@ const types = {
       ? (v: string) => Number(v)
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
+
+/** Distinct statement texts prepared at most (the turn's few variants fit many times over). */
+const MAX_PREPARED = 64;
 
 export interface PostgresOptions {
   /** A connection string (DATABASE_URL), or the fields below. */
@@ -56,9 +60,23 @@ export function openPostgres(options: PostgresOptions): Database {
   // An idle client losing its connection emits here; without a listener the process would crash.
   pool.on('error', (err) => options.onError?.(err));
 
-  const query: Queryable['query'] = async (sql, params) => {
+  // Named prepared statements (`prepare: true`): one name per text, parsed once on each connection.
+  const names = new Map<string, string>();
+  const config = (sql: string, params: unknown[] | undefined, options: QueryOptions | undefined) => {
+    if (!options?.prepare) return { text: sql, values: params as unknown[] };
+    let name = names.get(sql);
+    if (name === undefined && names.size < MAX_PREPARED) {
+      name = `intake_${names.size}`;
+      names.set(sql, name);
+    }
+    return name === undefined
+      ? { text: sql, values: params as unknown[] }
+      : { name, text: sql, values: params as unknown[] };
+  };
+
+  const query: Queryable['query'] = async (sql, params, options) => {
     try {
-      const r = await pool.query(sql, params as unknown[]);
+      const r = await pool.query(config(sql, params, options));
       return { rows: r.rows };
     } catch (err) {
       return wrapError(err);
@@ -108,8 +126,8 @@ export function openPostgres(options: PostgresOptions): Database {
       const begun = (await client.query(begin)) as unknown as pg.QueryResult | pg.QueryResult[];
       const firstRows = Array.isArray(begun) ? (begun[begun.length - 1]?.rows ?? []) : [];
       const tx: Transaction = {
-        query: async (sql, params) => {
-          const r = await client.query(sql, params as unknown[]);
+        query: async (sql, params, options) => {
+          const r = await client.query(config(sql, params, options));
           return { rows: r.rows };
         },
         exec: async (sql) => {

@@ -40,10 +40,17 @@ const COLUMNS =
   'id, reference, inbox_id, flow_kind, channel, urgency, status, envelope_version, nonce, ciphertext, receipt_salt, receipt_public_key, received_at, closed_at';
 
 export async function insertReport(tx: Queryable, r: NewReport): Promise<void> {
+  // The report and its sealed keys in one statement (one round trip whatever the number of coordinators).
   await tx.query(
-    `INSERT INTO reports (id, reference, inbox_id, flow_kind, channel, urgency, envelope_version, nonce, ciphertext,
-                          receipt_tag, receipt_salt, receipt_public_key, contact_sealed, received_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+    `WITH r AS (
+       INSERT INTO reports (id, reference, inbox_id, flow_kind, channel, urgency, envelope_version, nonce, ciphertext,
+                            receipt_tag, receipt_salt, receipt_public_key, contact_sealed, received_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+       RETURNING id)
+     INSERT INTO report_keys (report_id, coordinator_id, sealed_key)
+     SELECT r.id, k.coordinator_id, k.sealed_key
+       FROM r, unnest($15::uuid[], $16::text[]) WITH ORDINALITY AS k(coordinator_id, sealed_key, n)
+      ORDER BY k.n`,
     [
       r.id,
       r.reference,
@@ -59,15 +66,10 @@ export async function insertReport(tx: Queryable, r: NewReport): Promise<void> {
       r.receiptPublicKey ?? null,
       r.contactSealed ?? null,
       r.receivedAt,
+      r.keys.map((k) => k.coordinatorId),
+      r.keys.map((k) => k.sealedKey),
     ],
   );
-  for (const k of r.keys) {
-    await tx.query('INSERT INTO report_keys (report_id, coordinator_id, sealed_key) VALUES ($1, $2, $3)', [
-      r.id,
-      k.coordinatorId,
-      k.sealedKey,
-    ]);
-  }
 }
 
 export async function findReportByReference(

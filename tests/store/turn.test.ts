@@ -12,7 +12,10 @@ import {
   findConversation,
   MAX_CHANNEL_UPDATES,
   migrate,
+  readTurn,
+  recordAfterSend,
   saveConversation,
+  writeTurn,
 } from '../../src/store/index.js';
 import { backends } from '../support/databases.js';
 
@@ -121,6 +124,132 @@ for (const backend of backends()) {
       const found = await findConversation(db, ['u3']);
       expect(text(found!.state)).toBe('after');
       expect(found?.channel_updates.map(text)).toEqual(['sent-ids']);
+    });
+
+    it('readTurn and writeTurn: a compare-and-set on the version; a lost one writes nothing, not even the event or the outbox entry', async () => {
+      const event = { channel: 'telegram', eventHash: 'cas-1' };
+      const fresh = await readTurn(db, ['c1'], event);
+      expect(fresh).toEqual({ seen: false });
+      const outbox = { channel: 'telegram', eventHash: 'cas-1', userHash: 'c1', sealed: bytes('replies-1') };
+      expect(await writeTurn(db, { op: 'save', row: row('c1', 'v1') }, event, outbox)).toBe('ok');
+      const read = await readTurn(db, ['c1'], { channel: 'telegram', eventHash: 'cas-2' });
+      expect(read.seen).toBe(false);
+      expect(read.row?.version).toBe(1);
+      expect(text(read.row!.state)).toBe('v1');
+      // A redelivery of the first event: seen, with its outbox entry, in the same statement.
+      const again = await readTurn(db, ['c1'], event);
+      expect(again.seen).toBe(true);
+      expect(text(again.pending!)).toBe('replies-1');
+      // Two turns read version 1; the first write wins, the second finds the version changed.
+      const from = { userHash: 'c1', version: 1, folded: 0 };
+      expect(
+        await writeTurn(
+          db,
+          { op: 'save', row: row('c1', 'v2'), from },
+          { channel: 'telegram', eventHash: 'cas-2' },
+        ),
+      ).toBe('ok');
+      const lost = await writeTurn(
+        db,
+        { op: 'save', row: row('c1', 'v2-bis'), from },
+        { channel: 'telegram', eventHash: 'cas-3' },
+        { channel: 'telegram', eventHash: 'cas-3', userHash: 'c1', sealed: bytes('replies-3') },
+      );
+      expect(lost).toBe('conflict');
+      const after = await readTurn(db, ['c1'], { channel: 'telegram', eventHash: 'cas-3' });
+      expect(after.seen).toBe(false);
+      expect(after.pending).toBeUndefined();
+      expect(text(after.row!.state)).toBe('v2');
+      expect(after.row!.version).toBe(2);
+      // A new row where one appeared meanwhile, and a delete of a version that is gone, lose too.
+      expect(await writeTurn(db, { op: 'save', row: row('c1', 'new') })).toBe('conflict');
+      expect(await writeTurn(db, { op: 'delete', userHash: 'c1', version: 1 })).toBe('conflict');
+      // The event recorded meanwhile (the same update delivered twice at once): nothing written.
+      const dup = await writeTurn(
+        db,
+        { op: 'save', row: row('c1', 'v3'), from: { userHash: 'c1', version: 2, folded: 0 } },
+        { channel: 'telegram', eventHash: 'cas-2' },
+      );
+      expect(dup).toBe('duplicate');
+      expect(text((await readTurn(db, ['c1'])).row!.state)).toBe('v2');
+      // A turn without a conversation and without a new state still records its event (and outbox entry).
+      expect(await writeTurn(db, { op: 'none' }, { channel: 'telegram', eventHash: 'cas-4' })).toBe('ok');
+      expect((await readTurn(db, ['nobody'], { channel: 'telegram', eventHash: 'cas-4' })).seen).toBe(true);
+      expect(await writeTurn(db, { op: 'delete', userHash: 'c1', version: 2 })).toBe('ok');
+      expect((await readTurn(db, ['c1'])).row).toBeUndefined();
+    });
+
+    it("updates appended between a turn's read and its write stay for the next turn; the ones it read go", async () => {
+      await writeTurn(db, { op: 'save', row: row('c2', 's1') });
+      await recordAfterSend(db, [{ userHashes: ['c2'], sealed: bytes('a') }]);
+      const read = await readTurn(db, ['c2']);
+      expect(read.row!.channel_updates.map(text)).toEqual(['a']);
+      // Recorded after the read (the channel's work after sending an earlier turn, another connection).
+      await recordAfterSend(db, [{ userHashes: ['c2'], sealed: bytes('b') }]);
+      const from = { userHash: 'c2', version: read.row!.version, folded: read.row!.channel_updates.length };
+      expect(await writeTurn(db, { op: 'save', row: row('c2', 's2'), from })).toBe('ok');
+      const next = await readTurn(db, ['c2']);
+      expect(text(next.row!.state)).toBe('s2');
+      expect(next.row!.channel_updates.map(text)).toEqual(['b']);
+    });
+
+    it('recordAfterSend: the work after sending of several turns in one statement', async () => {
+      await writeTurn(db, { op: 'save', row: row('b1', 's') });
+      await writeTurn(db, { op: 'save', row: row('b2', 's') });
+      for (const [user, ev] of [
+        ['b1', 'as-1'],
+        ['b2', 'as-2'],
+        ['b3', 'as-3'],
+      ] as const) {
+        expect(
+          await writeTurn(
+            db,
+            { op: 'none' },
+            { channel: 'telegram', eventHash: ev },
+            {
+              channel: 'telegram',
+              eventHash: ev,
+              userHash: user,
+              sealed: bytes(`r-${ev}`),
+            },
+          ),
+        ).toBe('ok');
+      }
+      await recordAfterSend(db, [
+        { userHashes: ['b1'], sealed: bytes('b1-x'), delivered: { channel: 'telegram', eventHash: 'as-1' } },
+        {
+          userHashes: ['b2-old', 'b2'],
+          sealed: bytes('b2-x'),
+          delivered: { channel: 'telegram', eventHash: 'as-2' },
+          trail: { userHash: 'b2', channel: 'telegram', sealed: bytes('ids-1') },
+        },
+        {
+          userHashes: ['b1'],
+          sealed: bytes('b1-y'),
+          trail: { userHash: 'b1', channel: 'telegram', sealed: bytes('ids-2') },
+        },
+        // A conversation that is gone: its trail is kept, its update goes nowhere.
+        {
+          userHashes: ['b3'],
+          sealed: bytes('b3-x'),
+          trail: { userHash: 'b3', channel: 'telegram', sealed: bytes('ids-3') },
+        },
+      ]);
+      expect((await readTurn(db, ['b1'])).row!.channel_updates.map(text)).toEqual(['b1-x', 'b1-y']);
+      expect((await readTurn(db, ['b2'])).row!.channel_updates.map(text)).toEqual(['b2-x']);
+      expect((await readTurn(db, ['b3'])).row).toBeUndefined();
+      const pending = await db.query<{ event_hash: string }>(
+        "SELECT event_hash FROM pending_replies WHERE event_hash LIKE 'as-%' ORDER BY event_hash",
+      );
+      expect(pending.rows.map((r) => r.event_hash)).toEqual(['as-3']);
+      const trail = await db.query<{ user_hash: string; sealed: Uint8Array }>(
+        "SELECT user_hash, sealed FROM message_trail WHERE user_hash LIKE 'b%' ORDER BY id",
+      );
+      expect(trail.rows.map((r) => [r.user_hash, text(new Uint8Array(r.sealed))])).toEqual([
+        ['b2', 'ids-1'],
+        ['b1', 'ids-2'],
+        ['b3', 'ids-3'],
+      ]);
     });
   });
 }

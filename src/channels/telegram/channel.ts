@@ -43,6 +43,14 @@ interface TelegramData extends ChannelData {
   codes?: Record<string, [string, string]>;
   /** The message whose keyboard is live: closed when the user answers otherwise (typing, another press). */
   keyboard?: number;
+  /** The question (step id) of the live keyboard, when it is a single choice. */
+  step?: string;
+  /**
+   * Earlier copies of that same question still showing its buttons: a re-prompt (text where a button is
+   * expected) asks the question again and leaves them, since a press on them answers the same question;
+   * they are closed with the live one once the question is answered.
+   */
+  open?: number[];
 }
 
 export interface TelegramChannelOptions {
@@ -102,9 +110,18 @@ function asData(data: ChannelData | undefined): TelegramData {
 interface DataChange {
   ids?: number[];
   codes?: Record<string, [string, string]>;
-  /** The message now holding the live keyboard (`null`: none). */
+  /** The message now holding the live keyboard (`null`: none), its question and its earlier copies. */
   keyboard?: number | null;
+  step?: string;
+  open?: number[];
 }
+
+/**
+ * Earlier copies of a re-asked question kept live at most; older ones are closed. Within the flood limit
+ * (30 updates in 10 s) a user rarely types more than this at one question; closing them all once it is
+ * answered stays a short burst of edits.
+ */
+const MAX_OPEN = 16;
 
 function changed(previous: ChannelData | undefined, change: DataChange): TelegramData {
   const data = asData(previous);
@@ -112,9 +129,45 @@ function changed(previous: ChannelData | undefined, change: DataChange): Telegra
   if (change.ids && change.ids.length > 0) out.ids = [...(data.ids ?? []), ...change.ids].slice(-MAX_IDS);
   if (change.codes && Object.keys(change.codes).length > 0)
     out.codes = { ...(data.codes ?? {}), ...change.codes };
-  if (change.keyboard === null) delete out.keyboard;
-  else if (change.keyboard !== undefined) out.keyboard = change.keyboard;
+  if (change.keyboard === null) {
+    delete out.keyboard;
+    delete out.step;
+    delete out.open;
+  } else if (change.keyboard !== undefined) {
+    out.keyboard = change.keyboard;
+    if (change.step) out.step = change.step;
+    else delete out.step;
+    if (change.open && change.open.length > 0) out.open = change.open;
+    else delete out.open;
+  }
   return out;
+}
+
+/** The live keyboards of a conversation, as a turn found them. */
+interface LiveKeyboards {
+  keyboard?: number;
+  step?: string;
+  open?: number[];
+}
+
+function liveKeyboards(previous: ChannelData | undefined): LiveKeyboards {
+  const data = asData(previous);
+  return {
+    ...(data.keyboard !== undefined ? { keyboard: data.keyboard } : {}),
+    ...(data.step ? { step: data.step } : {}),
+    ...(Array.isArray(data.open) ? { open: data.open } : {}),
+  };
+}
+
+/** Every message whose buttons are live, the earlier copies first. */
+function allOf(live: LiveKeyboards): number[] {
+  return [...(live.open ?? []), ...(live.keyboard !== undefined ? [live.keyboard] : [])];
+}
+
+/** Whether the replies ask the single-choice question `step` again (a re-prompt), and nothing after it. */
+function asksAgain(outcome: TurnOutcome, step: string): boolean {
+  const last = outcome.replies.at(-1);
+  return last?.type === 'choices' && !last.multi && last.stepId === step;
 }
 
 const START = /^\/start(?:@\w+)?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$/;
@@ -316,10 +369,13 @@ export class TelegramChannel {
     incoming?: number,
     /** Sent right after the first reply (the welcome): the Mini App offer of a new conversation. */
     afterFirst?: OutgoingMessage,
+    /** Earlier copies of the question asked again, left live (see `TelegramData.open`). */
+    open?: number[],
   ) {
     const sent: number[] = [];
     let codes: Record<string, [string, string]> | undefined;
     let keyboard: number | undefined;
+    let step: string | undefined;
     try {
       for (const [index, reply] of replies.entries()) {
         const messages = renderReply(reply, lang);
@@ -327,7 +383,10 @@ export class TelegramChannel {
         for (const m of messages) {
           const id = await this.send(chatId, m.html, m.keyboard);
           if (id !== undefined) sent.push(id);
-          if (id !== undefined && m.keyboard && !m.standing) keyboard = id;
+          if (id !== undefined && m.keyboard && !m.standing) {
+            keyboard = id;
+            step = reply.type === 'choices' && !reply.multi ? reply.stepId : undefined;
+          }
           if (m.shortCodes) codes = { ...(codes ?? {}), ...m.shortCodes };
         }
       }
@@ -340,7 +399,12 @@ export class TelegramChannel {
     }
     await this.remember(
       userId,
-      remember ? { ...(codes ? { codes } : {}), ...(keyboard ? { keyboard } : {}) } : {},
+      remember
+        ? {
+            ...(codes ? { codes } : {}),
+            ...(keyboard ? { keyboard, ...(step ? { step } : {}), ...(step && open ? { open } : {}) } : {}),
+          }
+        : {},
       delivered,
       incoming === undefined ? sent : [incoming, ...sent],
     );
@@ -404,7 +468,7 @@ export class TelegramChannel {
         }
       : { kind: 'text', now, text, ...(locale ? { locale } : {}), capabilities: CAPABILITIES };
     return this.inChatOrder(chatId, async () => {
-      let live: number | undefined;
+      let live: LiveKeyboards = {};
       const outcome = await this.options.service.handleTurn({
         channel: CHANNEL,
         platformUserId: userId,
@@ -413,7 +477,7 @@ export class TelegramChannel {
         notifyAddress: String(chatId),
         outbox: true,
         channelData: (prev) => {
-          live = asData(prev).keyboard;
+          live = liveKeyboards(prev);
           return changed(prev, { keyboard: null });
         },
       });
@@ -433,8 +497,17 @@ export class TelegramChannel {
         return;
       }
       if (outcome.erased) return this.erase(chatId, userId, outcome, msg.message_id);
-      // Answered by typing: the buttons of the question before are closed, so they cannot be replayed.
-      if (live !== undefined) await this.setKeyboard(chatId, live, []);
+      let open: number[] | undefined;
+      if (live.keyboard !== undefined && live.step !== undefined && asksAgain(outcome, live.step)) {
+        // The same question asked again (a re-prompt): its earlier copy keeps its buttons, which answer the
+        // same question (the engine takes a press on either); all are closed once it is answered.
+        open = [...(live.open ?? []), live.keyboard];
+        for (const id of open.splice(0, Math.max(0, open.length - MAX_OPEN)))
+          await this.setKeyboard(chatId, id, []);
+      } else {
+        // Answered by typing: the buttons of the question before are closed, so they cannot be replayed.
+        for (const id of allOf(live)) await this.setKeyboard(chatId, id, []);
+      }
       // A new conversation (private chats only, as everything here): its welcome offers the Mini App.
       const url = outcome.started
         ? miniAppUrl(this.options.publicUrl, outcome.started.flowId, outcome.lang)
@@ -448,6 +521,7 @@ export class TelegramChannel {
         updateId,
         msg.message_id,
         url ? miniAppMessage(url, outcome.lang) : undefined,
+        open,
       );
     });
   }
@@ -532,7 +606,7 @@ export class TelegramChannel {
       } else {
         ({ stepId, optionId } = press);
       }
-      let live: number | undefined;
+      let live: LiveKeyboards = {};
       const outcome = await this.options.service.handleTurn({
         channel: CHANNEL,
         platformUserId: userId,
@@ -541,7 +615,7 @@ export class TelegramChannel {
         notifyAddress: String(chatId),
         outbox: true,
         channelData: (prev) => {
-          live = asData(prev).keyboard;
+          live = liveKeyboards(prev);
           return changed(prev, { keyboard: null });
         },
       });
@@ -562,10 +636,17 @@ export class TelegramChannel {
         // An earlier question: nothing changed; close that keyboard so it is not pressed again.
         const answer = await this.answerPress(query.id, TEXTS[outcome.lang].closed, viaWebhook);
         await this.setKeyboard(chatId, msg.message_id, []);
-        // The current question's keyboard stays the live one; the engine's reply is not sent (confirmed).
+        // The current question's keyboards stay live; the engine's reply is not sent (confirmed).
+        const open = live.open?.filter((id) => id !== msg.message_id);
         await this.remember(
           userId,
-          live !== undefined && live !== msg.message_id ? { keyboard: live } : {},
+          live.keyboard !== undefined && live.keyboard !== msg.message_id
+            ? {
+                keyboard: live.keyboard,
+                ...(live.step ? { step: live.step } : {}),
+                ...(open?.length ? { open } : {}),
+              }
+            : {},
           updateId,
         );
         return answer;
@@ -583,6 +664,7 @@ export class TelegramChannel {
         // A toggle of a multiple choice: the same keyboard, edited in place.
         const { keyboard, shortCodes } = keyboardFor(first);
         await this.setKeyboard(chatId, msg.message_id, keyboard);
+        for (const id of allOf(live)) if (id !== msg.message_id) await this.setKeyboard(chatId, id, []);
         await this.remember(
           userId,
           { keyboard: msg.message_id, ...(shortCodes ? { codes: shortCodes } : {}) },
@@ -595,7 +677,7 @@ export class TelegramChannel {
         msg.message_id,
         answeredKeyboard(this.chosenLabels(msg, data, optionId)),
       );
-      if (live !== undefined && live !== msg.message_id) await this.setKeyboard(chatId, live, []);
+      for (const id of allOf(live)) if (id !== msg.message_id) await this.setKeyboard(chatId, id, []);
       await this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId);
       return answer;
     });

@@ -9,7 +9,6 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import http from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Telegraf } from 'telegraf';
 import type { Update } from 'telegraf/types';
@@ -17,6 +16,7 @@ import { isUnavailable } from '../../store/index.js';
 import { TelegramChannel, type WebhookCall } from './channel.js';
 import { ALLOWED_UPDATES, loadTelegramConfig, type TelegramConfig, WEBHOOK_PATH } from './config.js';
 import { updateProblem } from './schema.js';
+import { useLeanTransport } from './transport.js';
 
 /** Telegram waits about 60 s for an answer: give up on an update well before that. */
 const HANDLER_TIMEOUT_MS = 45_000;
@@ -46,14 +46,9 @@ export function createBot(config: Pick<TelegramConfig, 'token' | 'apiRoot'>): Te
     can_read_all_group_messages: false,
     supports_inline_queries: false,
   };
-  // telegraf keeps connections alive only for https roots: for an http root (a local Bot API server, the
-  // tests' fake) it drops its agent and opens a new TCP connection per call. Restore a keep-alive agent.
-  if (config.apiRoot.startsWith('http://')) {
-    (bot.telegram as unknown as { options: { agent?: http.Agent } }).options.agent = new http.Agent({
-      keepAlive: true,
-      keepAliveMsecs: 10_000,
-    });
-  }
+  // The Bot API calls go through a keep-alive `http.request` instead of telegraf's node-fetch transport
+  // (which, for an http root such as a local Bot API server, also opened a new connection per call).
+  useLeanTransport(bot.telegram, config);
   return bot;
 }
 
@@ -115,6 +110,8 @@ export const telegramChannel: FastifyPluginAsync<TelegramPluginOptions> = async 
     WEBHOOK_PATH,
     {
       config: { sensitive: true, rateLimit: false },
+      // Browser security headers (CSP and the rest) mean nothing to Telegram's servers, the only client.
+      helmet: false,
       schema: {
         tags: ['channels'],
         summary: 'Telegram Bot API webhook (needs the X-Telegram-Bot-Api-Secret-Token header)',

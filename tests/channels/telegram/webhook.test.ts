@@ -183,6 +183,42 @@ describe.each(backends())('POST /telegram/webhook ($name)', (backend) => {
     expect(h.fake.callsOf('sendMessage')).toEqual([]);
   });
 
+  it('a re-prompt leaves the earlier copy of the question live (no edit); a press on it answers the question, and then every copy is closed', async () => {
+    const user = h.user();
+    await user.say('/start jeune');
+    const first = user.findButton('safe').message;
+    h.fake.calls.length = 0;
+    // Text where a button is expected: the question is asked again, the first copy keeps its buttons.
+    await user.say('bonjour');
+    await user.say('euh, quoi ?');
+    expect(h.fake.callsOf('editMessageReplyMarkup')).toEqual([]);
+    expect(h.fake.callsOf('sendMessage')).toHaveLength(4);
+    const copies = user
+      .botMessages()
+      .filter((m) => (m.keyboard ?? []).flat().some((b) => b.callback_data?.endsWith(':safe')));
+    expect(copies.map((m) => m.message_id)).toHaveLength(3);
+    expect(copies[0]!.message_id).toBe(first.message_id);
+    // A press on the first copy answers the question (the same step), as on the last one.
+    h.fake.calls.length = 0;
+    const data = (first.keyboard ?? []).flat().find((b) => b.callback_data?.endsWith(':unsafe'))!
+      .callback_data!;
+    expect((await h.post(user.pressUpdate(first, data))).statusCode).toBe(200);
+    expect(user.findButton('continue')).toBeDefined();
+    // The pressed copy shows the choice; the other two copies are closed: no live button of that question.
+    expect(first.keyboard?.flat().map((b) => b.callback_data)).toEqual(['n']);
+    for (const m of copies.slice(1)) expect(m.keyboard).toEqual([]);
+    const live = user
+      .botMessages()
+      .flatMap((m) => (m.keyboard ?? []).flat())
+      .filter((b) => b.callback_data?.startsWith('s:safety:'));
+    expect(live).toEqual([]);
+    // Typing an answer (not a re-prompt) still closes the live keyboard of the question it answers.
+    const next = user.findButton('continue').message;
+    await user.typeLabel('continue');
+    const after = user.botMessages().find((m) => m.message_id === next.message_id);
+    expect(after?.keyboard ?? []).toEqual([]);
+  });
+
   it('a group: says once it works in private only, leaves, stores nothing', async () => {
     const user = h.user();
     const events = await processedEvents();
