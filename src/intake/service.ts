@@ -323,6 +323,7 @@ export class IntakeService {
   private readonly receiptLimits: { perUser: AttemptLimiter; global: AttemptLimiter };
 
   private readonly reportListeners: ((report: NewReportNotice) => unknown)[] = [];
+  private readonly followUpListeners: ((report: NewReportNotice) => unknown)[] = [];
   private readonly notifiers = new Map<string, SubmitterNotifier>();
   private readonly mergers = new Map<string, ChannelDataMerge>();
   /** Work after sending waiting for its batch (`afterSend`). */
@@ -377,6 +378,14 @@ export class IntakeService {
    * Subscribes to new reports (after commit). The notice holds only queue metadata: reference, inbox,
    * urgency, kind; never an answer.
    */
+  /**
+   * Called after a message sent with a person's code (a follow-up) is stored: queue metadata of its case
+   * only. Not called for a discarded message (an unknown code).
+   */
+  onFollowUp(listener: (report: NewReportNotice) => unknown): void {
+    this.followUpListeners.push(listener);
+  }
+
   onReport(listener: (report: NewReportNotice) => unknown): void {
     this.reportListeners.push(listener);
   }
@@ -1118,7 +1127,7 @@ export class IntakeService {
   async acceptFollowUp(input: BrowserFollowUp): Promise<AcceptFollowUpResult> {
     const { db, logger, metrics } = this.deps;
     const result = await db.transaction(
-      async (tx): Promise<AcceptFollowUpResult & { reference?: string }> => {
+      async (tx): Promise<AcceptFollowUpResult & { notice?: NewReportNotice }> => {
         const report = await this.reportOfLookupHash(tx, input.lookupHash);
         const to = await this.followUpTarget(tx, input.lookupHash, report);
         if (to.recipients.length === 0) return { ok: false, reason: 'no_recipient' };
@@ -1147,7 +1156,15 @@ export class IntakeService {
         });
         if (!stored) return { ok: false, reason: 'duplicate' };
         await appendAudit(tx, { actorId: null, action: 'followup', reportReference: report.reference });
-        return { ok: true, reference: report.reference };
+        return {
+          ok: true,
+          notice: {
+            reference: report.reference,
+            inbox: report.inbox_id,
+            urgency: report.urgency,
+            kind: report.flow_kind,
+          },
+        };
       },
     );
     if (!result.ok) {
@@ -1156,6 +1173,15 @@ export class IntakeService {
     }
     // The same line for a stored and a discarded message; no reference, no id.
     logger.info('sealed follow-up accepted');
+    if ('notice' in result && result.notice) {
+      const notice = result.notice;
+      for (const listener of this.followUpListeners) {
+        // A listener's failure must not fail the accepted message (it is stored and in the queue).
+        Promise.resolve()
+          .then(() => listener(notice))
+          .catch((err) => logger.warn({ err }, 'follow-up listener failed'));
+      }
+    }
     return { ok: true };
   }
 

@@ -88,6 +88,8 @@ export interface TeamsNoticeInput {
   inbox: string;
   urgency: 'normal' | 'high' | 'immediate';
   kind: 'professional' | 'youth';
+  /** A new case (default) or a new message from the person on a case. */
+  what?: 'case' | 'message';
 }
 
 /** A notice claimed for sending. */
@@ -97,6 +99,7 @@ export interface TeamsNoticeRow {
   inbox_id: string;
   urgency: 'normal' | 'high' | 'immediate';
   attempts: number;
+  what: 'case' | 'message';
 }
 
 /**
@@ -119,10 +122,10 @@ export async function enqueueTeamsNotice(
                      now() + make_interval(secs => $5::double precision))
               END AS at
      )
-     INSERT INTO teams_notices (reference, inbox_id, urgency, flow_kind, due_at)
-     SELECT $1, $2, $3, $4, due.at FROM due
+     INSERT INTO teams_notices (reference, inbox_id, urgency, flow_kind, due_at, what)
+     SELECT $1, $2, $3, $4, due.at, $6 FROM due
      RETURNING GREATEST(0, extract(epoch FROM (due_at - now())) * 1000)::float8 AS wait_ms`,
-    [notice.reference, notice.inbox, notice.urgency, notice.kind, batchSeconds],
+    [notice.reference, notice.inbox, notice.urgency, notice.kind, batchSeconds, notice.what ?? 'case'],
   );
   return Number(r.rows[0]?.wait_ms ?? 0);
 }
@@ -145,7 +148,7 @@ export async function claimTeamsNotices(
          ORDER BY due_at, id
          LIMIT $2
          FOR UPDATE SKIP LOCKED)
-      RETURNING id, reference, inbox_id, urgency, attempts`,
+      RETURNING id, reference, inbox_id, urgency, attempts, what`,
     [leaseSeconds, limit],
   );
   return r.rows

@@ -232,6 +232,9 @@ for (const backend of backends()) {
       expect((await targetOf(t.app, generateReceipt())).reportId).not.toBe(u.to.reportId);
 
       const before = await stored(t.db);
+      // Coordinators are nudged (queue metadata only) for the known code's message, not for the decoy's.
+      const nudged: { reference: string; inbox: string }[] = [];
+      t.app.intake.pipeline.service.onFollowUp((n) => nudged.push(n));
       const bodies = [followUpBody(receipt, k.to, 'connu'), followUpBody(unknownCode, u.to, 'inconnu')];
       const first = await Promise.all(bodies.map((b) => inject(t.app, 'followups', b)));
       expect(first.map((r) => [r.statusCode, r.body])).toEqual([
@@ -241,6 +244,19 @@ for (const backend of backends()) {
       const after = await stored(t.db);
       expect(after.followups).toBe(before.followups + 1);
       expect(after.discards).toBe(before.discards + 1);
+      await expect.poll(() => nudged.length).toBe(1);
+      const knownRow = (
+        await t.db.query<{ reference: string }>(
+          'SELECT r.reference FROM reports r JOIN report_followups f ON f.report_id = r.id WHERE f.id = $1',
+          [bodies[0]!.messageId],
+        )
+      ).rows[0]!;
+      expect(nudged[0]).toEqual({
+        reference: knownRow.reference,
+        inbox: 'coordination',
+        urgency: expect.any(String),
+        kind: expect.any(String),
+      });
 
       // A replay of the same message id: refused alike.
       const replays = await Promise.all(bodies.map((b) => inject(t.app, 'followups', b)));

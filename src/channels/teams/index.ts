@@ -73,6 +73,8 @@ export async function teamsChannel(app: FastifyInstance, options: TeamsChannelOp
       }),
   });
   pipeline.service.onReport((notice) => notifier.notify(notice));
+  // A message sent with a person's code (the web page's follow-up): a contentless nudge, at once.
+  pipeline.service.onFollowUp((notice) => notifier.notify({ ...notice, what: 'message' }));
   // Notices stored by an instance that stopped before their batch was due go out now (they are sent once).
   app.addHook('onReady', async () => notifier.start());
   app.addHook('onClose', async () => notifier.close());

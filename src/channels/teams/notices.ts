@@ -38,6 +38,8 @@ export interface CaseNotice {
   inbox: string;
   urgency: Urgency;
   kind: 'professional' | 'youth';
+  /** A new case (default), or a new message the person sent on a case with their code. */
+  what?: 'case' | 'message';
 }
 
 /** Sends one text to a stored conversation reference (the adapter's continueConversationAsync). */
@@ -130,7 +132,9 @@ export class TeamsNotifier {
     try {
       // Nobody linked to this inbox: nothing to store (a coordinator who links later sees the inbox queue).
       if (!(await inboxHasTeamsLink(db, notice.inbox))) return;
-      const at = notice.urgency === 'immediate' ? 0 : this.deps.batchSeconds;
+      // A person who writes back may be in danger now: their message is announced at once, like an
+      // immediate case; other new cases wait for the inbox's batch.
+      const at = notice.urgency === 'immediate' || notice.what === 'message' ? 0 : this.deps.batchSeconds;
       const waitMs = await enqueueTeamsNotice(db, notice, at);
       if (waitMs <= 0) this.kick();
       else this.schedule(waitMs);
@@ -260,10 +264,15 @@ export class TeamsNotifier {
     const { db, keyring, logger, metrics, send } = this.deps;
     const t = TEAMS_TEXTS.fr;
     const name = this.deps.inboxName(inbox);
-    const text =
-      notices.length === 1
-        ? t.noticeOne(notices[0]!.reference, name, notices[0]!.urgency)
-        : t.noticeMany(name, notices);
+    const cases = notices.filter((n) => n.what !== 'message');
+    const messages = notices.filter((n) => n.what === 'message');
+    const text = [
+      ...(cases.length === 1 ? [t.noticeOne(cases[0]!.reference, name, cases[0]!.urgency)] : []),
+      ...(cases.length > 1 ? [t.noticeMany(name, cases)] : []),
+      ...(messages.length > 0
+        ? [t.noticeMessages(name, [...new Set(messages.map((m) => m.reference))])]
+        : []),
+    ].join('\n');
     let links: Awaited<ReturnType<typeof teamsLinksForInbox>>;
     try {
       links = await teamsLinksForInbox(db, inbox);

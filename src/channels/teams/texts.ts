@@ -28,6 +28,10 @@ export const TEAMS_TEXTS = {
       `${items.length} nouveaux cas dans la boîte ${inbox} : ${items
         .map((i) => `${i.reference} (urgence : ${URGENCY.fr[i.urgency]})`)
         .join(', ')}`,
+    noticeMessages: (inbox: string, references: string[]) =>
+      references.length === 1
+        ? `Nouveau message de la personne sur le cas ${references[0]} (boîte ${inbox}), à lire dans la boîte`
+        : `Nouveaux messages des personnes sur les cas ${references.join(', ')} (boîte ${inbox}), à lire dans la boîte`,
     typeNumber: 'Répondez avec un bouton, ou tapez le numéro :',
     eraseDone: (n: number) =>
       n === 0
@@ -69,6 +73,10 @@ export const TEAMS_TEXTS = {
       `${items.length} new cases in inbox ${inbox}: ${items
         .map((i) => `${i.reference} (urgency: ${URGENCY.en[i.urgency]})`)
         .join(', ')}`,
+    noticeMessages: (inbox: string, references: string[]) =>
+      references.length === 1
+        ? `New message from the person on case ${references[0]} (inbox ${inbox}), to read in the inbox`
+        : `New messages from the people on cases ${references.join(', ')} (inbox ${inbox}), to read in the inbox`,
     typeNumber: 'Answer with a button, or type the number:',
     eraseDone: (n: number) =>
       n === 0

@@ -229,7 +229,9 @@ describe('Teams coordinator links and new-case notices', () => {
       'inbox_id',
       'reference',
       'urgency',
+      'what',
     ]);
+    expect(rows.map((r) => r.what)).toEqual(['case', 'case']);
     expect(rows.map((r) => r.reference)).toEqual([a.reference, b.reference]);
     expect(rows.map((r) => [r.inbox_id, r.urgency, r.flow_kind])).toEqual([
       ['coordination', 'normal', 'professional'],
@@ -403,6 +405,32 @@ describe('Teams notices: retries', () => {
     await n.close();
     expect(logs.text).toContain('teams notice sent');
     expect(logs.text).not.toContain(reference);
+  });
+
+  it("announces a message sent with a person's code at once, even with batches, as a message", async () => {
+    const texts: string[] = [];
+    logs = new LogCapture();
+    const n = new TeamsNotifier({
+      db: qdb,
+      keyring,
+      logger: pino(loggerOptions('debug'), logs),
+      metrics: createMetrics({ defaultMetrics: false }),
+      send: async (_reference, text) => {
+        texts.push(text);
+      },
+      inboxName: () => 'Coordination 93',
+      batchSeconds: 300,
+      pollMs: 50,
+      maxAttempts: 3,
+    });
+    n.start();
+    const reference = await report();
+    n.notify({ reference, inbox: 'coordination', urgency: 'normal', kind: 'youth', what: 'message' });
+    await until(async () => texts.length > 0 && (await stored()) === 0);
+    await n.close();
+    expect(texts).toEqual([
+      `Nouveau message de la personne sur le cas ${reference} (boîte Coordination 93), à lire dans la boîte`,
+    ]);
   });
 
   it('drops a notice after the last attempt, with a log line without content', async () => {
