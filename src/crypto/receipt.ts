@@ -182,6 +182,12 @@ export function receiptLookupHash(receipt: string): string {
  */
 export function receiptTagFromLookupHash(keys: MasterKeys, lookupHash: string): string {
   const op = 'receiptTagFromLookupHash';
+  const bytes = lookupHashBytes(op, keys, lookupHash);
+  return toHex(op, genericHash(op, bytes, keys.receiptLookupKey));
+}
+
+/** Checks the keys and a lookup hash (64 lower-case hex characters); returns the hash's 32 bytes. */
+function lookupHashBytes(op: string, keys: MasterKeys, lookupHash: string): Uint8Array {
   if (typeof keys !== 'object' || keys === null)
     throw new CryptoInputError(op, 'keys must come from deriveSubkeys()');
   expectBytes(op, 'receipt-lookup subkey', keys.receiptLookupKey, KEY_BYTES);
@@ -190,7 +196,7 @@ export function receiptTagFromLookupHash(keys: MasterKeys, lookupHash: string): 
   }
   const bytes = new Uint8Array(32);
   for (let i = 0; i < 32; i++) bytes[i] = Number.parseInt(lookupHash.slice(2 * i, 2 * i + 2), 16);
-  return toHex(op, genericHash(op, bytes, keys.receiptLookupKey));
+  return bytes;
 }
 
 const DECOY_REPORT_ID_DOMAIN = utf8('intake/followup-decoy/v1\0');
@@ -203,14 +209,7 @@ const DECOY_REPORT_ID_DOMAIN = utf8('intake/followup-decoy/v1\0');
  */
 export function decoyReportId(keys: MasterKeys, lookupHash: string): string {
   const op = 'decoyReportId';
-  if (typeof keys !== 'object' || keys === null)
-    throw new CryptoInputError(op, 'keys must come from deriveSubkeys()');
-  expectBytes(op, 'receipt-lookup subkey', keys.receiptLookupKey, KEY_BYTES);
-  if (typeof lookupHash !== 'string' || !/^[0-9a-f]{64}$/.test(lookupHash)) {
-    throw new CryptoInputError(op, 'lookupHash must be 64 lower-case hex characters');
-  }
-  const bytes = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) bytes[i] = Number.parseInt(lookupHash.slice(2 * i, 2 * i + 2), 16);
+  const bytes = lookupHashBytes(op, keys, lookupHash);
   const b = genericHash(op, concatBytes(DECOY_REPORT_ID_DOMAIN, bytes), keys.receiptLookupKey).slice(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x40;
   b[8] = (b[8]! & 0x3f) | 0x80;

@@ -17,6 +17,7 @@ import {
   receiptLookupHash,
   sealFollowUp,
 } from '../../../src/crypto/index.js';
+import { newId } from './seal.js';
 
 /** Where an answer to the replies is sealed, as POST /replies gave it. */
 interface AnswerTarget {
@@ -99,15 +100,6 @@ export async function readReplies(code: string): Promise<ReadOutcome> {
   }
   kp.privateKey.fill(0);
   return { ok: true, replies, ...answer };
-}
-
-/** A random UUID v4 (crypto.randomUUID needs a secure context; this works everywhere). */
-function newId(): string {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 export type AnswerOutcome = { ok: true } | { ok: false; reason: 'throttled' | 'unavailable' };

@@ -38,7 +38,7 @@ function newReference(): string {
 }
 
 /** A random UUID v4 (crypto.randomUUID needs a secure context; this works everywhere). */
-function newId(): string {
+export function newId(): string {
   const b = crypto.getRandomValues(new Uint8Array(16));
   b[6] = (b[6]! & 0x0f) | 0x40;
   b[8] = (b[8]! & 0x3f) | 0x80;
