@@ -46,6 +46,10 @@ const SAMPLES: Record<string, unknown[][]> = {
   eraseFailed: [[1], [3]],
   // Teams
   noticeOne: [['R-1234', 'ssd', 'high']],
+  noticeMessages: [
+    ['Coordination 93', ['R-1234']],
+    ['Coordination 93', ['R-1234', 'R-5678']],
+  ],
   noticeMany: [
     [
       'ssd',

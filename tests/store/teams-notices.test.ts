@@ -186,6 +186,7 @@ for (const open of openers) {
         'inbox_id',
         'reference',
         'urgency',
+        'what',
       ]);
     });
   });
