@@ -20,14 +20,7 @@ export function chatPageUrl(
   lang: Lang,
   host: ChatHost,
 ): string | undefined {
-  if (!publicUrl) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(publicUrl);
-  } catch {
-    return undefined;
-  }
-  if (parsed.protocol !== 'https:') return undefined;
+  if (!publicUrl || !publicHost(publicUrl)) return undefined;
   const base = publicUrl.replace(/\/+$/, '');
   const query = new URLSearchParams({ flow: flowId, lang, in: host });
   return `${base}/chat/?${query.toString()}`;

@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { unlock } from '../../src/coordinators/index.js';
 import { coordinatorSigningKeyPair, sealReply, signReply } from '../../src/crypto/index.js';
 import type { Keyring } from '../../src/intake/index.js';
-import { type Database, insertReply } from '../../src/store/index.js';
-import { testKeyring } from '../helper.js';
+import { type Database, findReportByReference, insertReply } from '../../src/store/index.js';
+import { type TestApp, testKeyring } from '../helper.js';
+import { runWalk, youthWalk } from './walks.js';
 
 export async function insertSignedReply(
   db: Database,
@@ -35,4 +36,18 @@ export async function insertSignedReply(
   me.keyPair.privateKey.fill(0);
   signing.privateKey.fill(0);
   return id;
+}
+
+/** Files a youth report through a chat (the CLI channel); returns its row and the receipt the chat gave. */
+export async function fileFromChat(t: TestApp, user: string) {
+  const done = await runWalk(t.app.intake.pipeline.service, {
+    user,
+    payload: 'jeune',
+    lang: 'fr',
+    actions: youthWalk((i) => `texte ${i}`),
+  });
+  if (!done.receipt || !done.reference) throw new Error('the chat walk gave no receipt');
+  const row = await findReportByReference(t.db, done.reference);
+  if (!row) throw new Error(`report ${done.reference} not stored`);
+  return { row, receipt: done.receipt };
 }

@@ -26,7 +26,7 @@ import { buildTestApp, type TestApp, testConfig } from '../helper.js';
 import { call, login } from '../inbox/support.js';
 import { dumpDatabase, findMarkers } from '../support/canary.js';
 import { backends } from '../support/databases.js';
-import { runWalk, youthWalk } from '../support/walks.js';
+import { fileFromChat } from '../support/replies.js';
 
 const PASSPHRASE = 'brume matinale sur le canal 93';
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -84,19 +84,6 @@ async function stored(db: Database) {
     keys: await count(db, 'report_followup_keys'),
     discards: await count(db, 'followup_discards'),
   };
-}
-
-/** Files a youth report through a chat; returns its row and the receipt the chat gave. */
-async function fileFromChat(t: TestApp, user: string) {
-  const done = await runWalk(t.app.intake.pipeline.service, {
-    user,
-    payload: 'jeune',
-    lang: 'fr',
-    actions: youthWalk((i) => `texte ${i}`),
-  });
-  expect(done.receipt).toBeTruthy();
-  const row = (await findReportByReference(t.db, done.reference!))!;
-  return { row, receipt: done.receipt! };
 }
 
 for (const backend of backends()) {

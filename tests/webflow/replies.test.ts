@@ -18,11 +18,10 @@ import {
   sealReply,
 } from '../../src/crypto/index.js';
 import { createIntake } from '../../src/intake/index.js';
-import { findReportByReference, openEmbedded } from '../../src/store/index.js';
+import { openEmbedded } from '../../src/store/index.js';
 import { buildTestApp, DANGEROUS_TEST_ONLY_MASTER_KEY, type TestApp, testConfig } from '../helper.js';
 import { followUp } from '../inbox/support.js';
-import { insertSignedReply } from '../support/replies.js';
-import { runWalk, youthWalk } from '../support/walks.js';
+import { fileFromChat, insertSignedReply } from '../support/replies.js';
 
 const PASSPHRASE = 'brume matinale sur le canal 93';
 
@@ -33,19 +32,6 @@ function lookup(app: FastifyInstance, payload: unknown, remoteAddress = '203.0.1
     payload: payload as object,
     remoteAddress,
   });
-}
-
-/** Files a youth report through a chat; returns the report row and the receipt the chat gave. */
-async function fileFromChat(t: TestApp, user: string) {
-  const done = await runWalk(t.app.intake.pipeline.service, {
-    user,
-    payload: 'jeune',
-    lang: 'fr',
-    actions: youthWalk((i) => `texte ${i}`),
-  });
-  expect(done.receipt).toBeTruthy();
-  const row = (await findReportByReference(t.db, done.reference!))!;
-  return { row, receipt: done.receipt! };
 }
 
 describe('web follow-up: POST /api/v1/public/replies', () => {
