@@ -346,6 +346,43 @@ export interface OpenedState {
   keyIndex: number;
 }
 
+/** Users whose state keys are kept (a turn seals and opens four to six times for the same user). */
+const STATE_MATERIAL_CACHE_SIZE = 8192;
+
+/** Per master keys: `channel \0 platformUserId` -> the state key and the associated data. */
+const stateMaterialCache = new WeakMap<MasterKeys, Map<string, { key: Uint8Array; ad: Uint8Array }>>();
+
+/**
+ * The state key (keyed BLAKE2b of `channel || 0 || platformUserId` with the state subkey) and the associated
+ * data (format byte || user hash) of one user, derived once and kept for the last users: deriving them was a
+ * third of the cost of sealing a small state. They are not new secrets in memory: the process holds the
+ * master keys, and the service keeps the same users' raw ids for their hashes. Inputs are checked on the first
+ * derivation; NUL is refused in both, so the cache key is unambiguous.
+ */
+function stateMaterial(op: string, keys: MasterKeys, channel: string, platformUserId: string) {
+  let perKeys = stateMaterialCache.get(keys);
+  const id =
+    typeof channel === 'string' && typeof platformUserId === 'string' ? `${channel}\0${platformUserId}` : '';
+  const known = id ? perKeys?.get(id) : undefined;
+  if (known) return known;
+  const message = userMessage(op, channel, platformUserId);
+  const material = {
+    key: genericHash(op, message, keys.conversationStateKey),
+    ad: concatBytes(new Uint8Array([STATE_FORMAT]), userHashBytes(op, keys, message)),
+  };
+  if (!perKeys) {
+    perKeys = new Map();
+    stateMaterialCache.set(keys, perKeys);
+  }
+  if (perKeys.size >= STATE_MATERIAL_CACHE_SIZE) {
+    // Oldest first: a Map iterates in insertion order.
+    const oldest = perKeys.keys().next().value;
+    if (oldest !== undefined) perKeys.delete(oldest);
+  }
+  perKeys.set(id, material);
+  return material;
+}
+
 function sealStateWithNonce(
   op: string,
   nonce: Uint8Array,
@@ -356,7 +393,7 @@ function sealStateWithNonce(
 ): Uint8Array {
   checkMasterKeys(op, keys);
   checkNonce(op, nonce);
-  const message = userMessage(op, channel, platformUserId);
+  const { key: stateKey, ad } = stateMaterial(op, keys, channel, platformUserId);
   let plain: Uint8Array;
   if (typeof stateJson === 'string') plain = utf8(stateJson);
   else if (stateJson instanceof Uint8Array) {
@@ -365,14 +402,10 @@ function sealStateWithNonce(
   } else throw new CryptoInputError(op, 'stateJson must be a string or a Uint8Array');
   if (plain.length > MAX_STATE_BYTES)
     throw new CryptoInputError(op, `state exceeds ${MAX_STATE_BYTES} bytes`);
-  const header = new Uint8Array([STATE_FORMAT]);
-  const ad = concatBytes(header, userHashBytes(op, keys, message));
-  const stateKey = genericHash(op, message, keys.conversationStateKey);
   const padded = pad(op, plain, PADDING_BLOCK_BYTES);
   const ciphertext = aeadEncrypt(op, stateKey, nonce, padded, ad);
-  wipe(stateKey);
   wipe(padded);
-  return concatBytes(header, nonce, ciphertext);
+  return concatBytes(ad.subarray(0, 1), nonce, ciphertext);
 }
 
 /**
@@ -403,16 +436,14 @@ export function openState(
 ): OpenedState {
   const op = 'openState';
   const ring = asKeyring(op, keys);
-  const message = userMessage(op, channel, platformUserId);
+  // Checks the inputs (on a first derivation) before anything else, as before the cache.
+  stateMaterial(op, ring[0]!, channel, platformUserId);
   if (!(sealed instanceof Uint8Array)) throw new CryptoInputError(op, 'sealed state must be a Uint8Array');
   const parts = splitBlob(sealed, STATE_FORMAT);
   if (parts === null) throw new StateDecryptError(op, 'not a sealed conversation state');
-  const header = new Uint8Array([STATE_FORMAT]);
   for (const [keyIndex, k] of ring.entries()) {
-    const stateKey = genericHash(op, message, k.conversationStateKey);
-    const ad = concatBytes(header, userHashBytes(op, k, message));
+    const { key: stateKey, ad } = stateMaterial(op, k, channel, platformUserId);
     const padded = aeadDecrypt(op, stateKey, parts.nonce, parts.ciphertext, ad);
-    wipe(stateKey);
     if (padded === null) continue;
     const plain = unpad(op, padded, PADDING_BLOCK_BYTES);
     const json = plain === null ? null : decodeUtf8(plain);

@@ -228,6 +228,28 @@ describe('conversation state', () => {
     expectCryptoError(() => openState([], 'telegram', '42', sealedOld), CryptoInputError, 'openState');
   });
 
+  it('derives the same per-user key when it is kept in memory, and still checks new inputs', () => {
+    const master = generateMasterKey();
+    const a = deriveSubkeys(parseMasterKey(master));
+    const b = deriveSubkeys(parseMasterKey(master));
+    // `a` seals twice (the second from its kept key), `b` opens with a fresh derivation, and back.
+    sealState(a, 'telegram', '7', json);
+    const sealed = sealState(a, 'telegram', '7', json);
+    expect(openState(b, 'telegram', '7', sealed).json).toBe(json);
+    expect(openState(a, 'telegram', '7', sealState(b, 'telegram', '7', json)).json).toBe(json);
+    // Inputs never derived before are checked as without the cache.
+    expectCryptoError(() => openState(a, 'telegram', '7\0', sealed), CryptoInputError, 'openState');
+    expectCryptoError(() => sealState(a, 'tele\0gram', '7', json), CryptoInputError, 'sealState');
+    expectCryptoError(
+      () => sealState(a, 'telegram', 7 as unknown as string, json),
+      CryptoInputError,
+      'sealState',
+    );
+    // More users than are kept: the first one's key is derived again, and still opens its state.
+    for (let i = 0; i < 8300; i++) sealState(a, 'telegram', `u${i}`, '{}');
+    expect(openState(a, 'telegram', '7', sealed).json).toBe(json);
+  });
+
   it('refuses invalid UTF-8 and oversized state', () => {
     expectCryptoError(
       () => sealState(keys, 'telegram', '42', new Uint8Array([0xff, 0xfe])),
