@@ -44,10 +44,10 @@ import {
   type AfterSend,
   appendAudit,
   type ConversationWrite,
+  confirmPendingReplies,
   type Database,
   DatabaseUnavailableError,
   deleteConversation,
-  deletePendingReplies,
   deletePendingRepliesOf,
   deleteTrail,
   findConversation,
@@ -607,7 +607,15 @@ export class IntakeService {
       let write: ConversationWrite;
       const idleMs = config.conversations.idleTimeoutMinutes * 60_000;
       if (result.state === null || erased) {
-        write = row ? { op: 'delete', userHash: row.user_hash, version: row.version } : { op: 'none' };
+        write = row
+          ? {
+              op: 'delete',
+              userHash: row.user_hash,
+              version: row.version,
+              unsent: row.unsent,
+              dropUnsent: erased,
+            }
+          : { op: 'none' };
       } else {
         const channelData = input.channelData ? input.channelData(stored?.c) : stored?.c;
         const payload: StoredConversation = { s: result.state, ...(channelData ? { c: channelData } : {}) };
@@ -623,7 +631,14 @@ export class IntakeService {
           },
           // The updates recorded since the read stay for the next turn; those read are folded in now.
           ...(row
-            ? { from: { userHash: row.user_hash, version: row.version, folded: row.channel_updates.length } }
+            ? {
+                from: {
+                  userHash: row.user_hash,
+                  version: row.version,
+                  folded: row.channel_updates.length,
+                  unsent: row.unsent,
+                },
+              }
             : {}),
         };
       }
@@ -819,12 +834,15 @@ export class IntakeService {
     });
   }
 
-  /** Confirms that the replies of these events were sent: their outbox entries go. */
-  async confirmDelivered(channel: string, eventIds: string[]): Promise<void> {
+  /** Confirms that the replies of these events of one user were sent: their outbox entries go. */
+  async confirmDelivered(channel: string, platformUserId: string, eventIds: string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    await this.deps.db.transaction(async (tx) => {
-      for (const id of eventIds) await deletePendingReplies(tx, channel, this.eventHash(channel, id));
-    });
+    await confirmPendingReplies(
+      this.deps.db,
+      channel,
+      eventIds.map((id) => this.eventHash(channel, id)),
+      this.userHashes(channel, platformUserId),
+    );
   }
 
   /** The keyed hash under which a platform event id is deduplicated. */

@@ -75,13 +75,16 @@ export interface TurnRead {
 }
 
 /** What a turn needs of its conversation row. */
-export type TurnRow = Pick<ConversationRow, 'user_hash' | 'state' | 'channel_updates' | 'version'>;
+export type TurnRow = Pick<ConversationRow, 'user_hash' | 'state' | 'channel_updates' | 'version'> & {
+  /** The row holds an outbox entry never confirmed sent (its write keeps it in pending_replies). */
+  unsent: boolean;
+};
 
 /**
  * The row's columns a turn reads. The channel updates come as one text, each hex-encoded, in order: the driver
  * parses a `bytea[]` character by character in JavaScript (about 0.06 ms a turn), a hex string natively.
  */
-const TURN_COLUMNS = `c.user_hash, c.state, c.version,
+const TURN_COLUMNS = `c.user_hash, c.state, c.version, c.outbox IS NOT NULL AS unsent,
   (SELECT string_agg(encode(x.u, 'hex'), ',' ORDER BY x.n)
      FROM unnest(c.channel_updates) WITH ORDINALITY AS x(u, n)) AS updates`;
 
@@ -90,6 +93,7 @@ type TurnResult = {
   state: Uint8Array | null;
   version: number | string | null;
   updates: string | null;
+  unsent: boolean | null;
   seen?: boolean;
   pending?: Uint8Array | null;
 };
@@ -103,6 +107,7 @@ function turnReadOf(first: TurnResult | undefined): TurnRead {
       user_hash: first.user_hash,
       state: bytes(first.state),
       version: Number(first.version ?? 0),
+      unsent: first.unsent === true,
       channel_updates: first.updates ? first.updates.split(',').map((h) => Buffer.from(h, 'hex')) : [],
     };
   }
@@ -123,13 +128,16 @@ export async function readTurn(
   // (a generic plan). With `= ANY(array) ORDER BY array_position` it planned the statement again at every
   // execution (a custom plan: the generic one's cost assumes a longer array), about 0.2 ms of its CPU a turn.
   if (userHashes.length === 1) return readTurnOne(db, userHashes[0]!, event);
-  const conversation = `SELECT ${TURN_COLUMNS} FROM conversations AS c WHERE c.user_hash = ANY($1::text[])
+  const conversation = `SELECT ${TURN_COLUMNS}, c.outbox_event, c.outbox
+      FROM conversations AS c WHERE c.user_hash = ANY($1::text[])
       ORDER BY array_position($1::text[], c.user_hash) LIMIT 1`;
   const r = event
     ? await db.query<TurnResult>(
-        `SELECT c.user_hash, c.state, c.version, c.updates,
+        `SELECT c.user_hash, c.state, c.version, c.unsent, c.updates,
                 e.seen,
-                CASE WHEN e.seen THEN (SELECT sealed FROM pending_replies WHERE channel = $2 AND event_hash = $3)
+                CASE WHEN e.seen THEN coalesce(
+                  (SELECT sealed FROM pending_replies WHERE channel = $2 AND event_hash = $3),
+                  CASE WHEN c.outbox_event = $3 THEN c.outbox END)
                 END AS pending
            FROM (SELECT EXISTS (SELECT 1 FROM processed_events WHERE channel = $2 AND event_hash = $3) AS seen) AS e
            LEFT JOIN LATERAL (${conversation}) AS c ON true`,
@@ -149,7 +157,9 @@ async function readTurnOne(
   const r = event
     ? await db.query<TurnResult>(
         `SELECT ${TURN_COLUMNS}, e.seen,
-                CASE WHEN e.seen THEN (SELECT sealed FROM pending_replies WHERE channel = $2 AND event_hash = $3)
+                CASE WHEN e.seen THEN coalesce(
+                  (SELECT sealed FROM pending_replies WHERE channel = $2 AND event_hash = $3),
+                  CASE WHEN c.outbox_event = $3 THEN c.outbox END)
                 END AS pending
            FROM (SELECT EXISTS (SELECT 1 FROM processed_events WHERE channel = $2 AND event_hash = $3) AS seen) AS e
            LEFT JOIN conversations AS c ON c.user_hash = $1`,
@@ -168,8 +178,11 @@ async function readTurnOne(
 export type ConversationWrite =
   /** No row was read and none is written (e.g. /stop without a conversation). */
   | { op: 'none' }
-  /** The row read goes (submitted, stopped, erased), if still at `version`. */
-  | { op: 'delete'; userHash: string; version: number }
+  /**
+   * The row read goes (submitted, stopped, erased), if still at `version`. An outbox entry of an earlier turn
+   * still in the row (never confirmed sent) moves to `pending_replies`, unless `dropUnsent` (an erase).
+   */
+  | { op: 'delete'; userHash: string; version: number; unsent?: boolean; dropUnsent?: boolean }
   /**
    * The new state: a new row when `from` is missing (fails if one appeared meanwhile), else the row read,
    * if still at `from.version` (moved to `row.userHash` during a key rotation); the first `from.folded`
@@ -189,15 +202,19 @@ export type ConversationWrite =
          */
         expiresBy?: Date;
       };
-      from?: { userHash: string; version: number; folded: number };
+      from?: { userHash: string; version: number; folded: number; unsent?: boolean };
     };
 
 /**
  * The write of a turn, one statement (atomic without a transaction): the conversation row with a
  * compare-and-set on its version, and only if that succeeded, the event recorded as processed and the
- * turn's outbox entry. Returns `conflict` when another turn wrote the conversation since it was read (the
- * caller runs the turn again, nothing was written), `duplicate` when the event was recorded meanwhile (a
- * concurrent delivery of the same update; nothing was written).
+ * turn's outbox entry. The outbox entry rides in the conversation row when the turn saves one (most turns:
+ * nothing inserted, and the update after sending clears it); a turn that deletes the row or has none puts
+ * it in `pending_replies`. An earlier turn's entry still in the row (its replies never confirmed sent: the
+ * instance died) is moved to `pending_replies` by the same statement, so a redelivery still finds it.
+ * Returns `conflict` when another turn wrote the conversation since it was read (the caller runs the turn
+ * again, nothing was written), `duplicate` when the event was recorded meanwhile (a concurrent delivery of
+ * the same update; nothing was written).
  */
 export async function writeTurn(
   db: Queryable,
@@ -210,13 +227,21 @@ export async function writeTurn(
     params.push(value);
     return `$${params.length}::${cast}`;
   };
+  const ctes: string[] = [];
   let c: string;
+  /** Whether the outbox entry goes into the row (else into pending_replies). */
+  let inRow = false;
+  /** The row read (hash and version), whose unconfirmed outbox entry is kept in pending_replies. */
+  let keepUnsentOf: { userHash: string; version: number } | undefined;
   if (write.op === 'none') c = 'SELECT 1';
   else if (write.op === 'delete') {
     c = `DELETE FROM conversations WHERE user_hash = ${p(write.userHash, 'text')}
             AND version = ${p(write.version, 'bigint')} RETURNING 1`;
+    if (write.unsent && !write.dropUnsent) keepUnsentOf = write;
   } else if (write.from) {
     const { row, from } = write;
+    inRow = true;
+    if (from.unsent) keepUnsentOf = from;
     c = `UPDATE conversations
             SET user_hash = ${p(row.userHash, 'text')}, channel = ${p(row.channel, 'text')},
                 state = ${p(row.state, 'bytea')}, key_fingerprint = ${p(row.keyFingerprint, 'text')},
@@ -224,26 +249,38 @@ export async function writeTurn(
                   AND ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')} THEN expires_at
                   ELSE ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')} END,
                 updated_at = now(), version = version + 1,
-                channel_updates = channel_updates[${p(from.folded, 'int')} + 1:]
+                channel_updates = channel_updates[${p(from.folded, 'int')} + 1:],
+                outbox_event = ${p(pending?.eventHash ?? null, 'text')}, outbox = ${p(pending?.sealed ?? null, 'bytea')}
           WHERE user_hash = ${p(from.userHash, 'text')} AND version = ${p(from.version, 'bigint')}
           RETURNING 1`;
   } else {
     const { row } = write;
-    c = `INSERT INTO conversations (user_hash, channel, state, key_fingerprint, expires_at, updated_at, version)
+    inRow = true;
+    c = `INSERT INTO conversations
+           (user_hash, channel, state, key_fingerprint, expires_at, updated_at, version, outbox_event, outbox)
          VALUES (${p(row.userHash, 'text')}, ${p(row.channel, 'text')}, ${p(row.state, 'bytea')},
-                 ${p(row.keyFingerprint, 'text')}, ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')}, now(), 1)
+                 ${p(row.keyFingerprint, 'text')}, ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')}, now(), 1,
+                 ${p(pending?.eventHash ?? null, 'text')}, ${p(pending?.sealed ?? null, 'bytea')})
          ON CONFLICT (user_hash) DO NOTHING RETURNING 1`;
   }
-  const ctes = [`c AS (${c})`];
+  ctes.push(`c AS (${c})`);
   if (event) {
     // No ON CONFLICT: an event recorded meanwhile aborts the whole statement (unique violation).
     ctes.push(`e AS (INSERT INTO processed_events (channel, event_hash)
        SELECT ${p(event.channel, 'text')}, ${p(event.eventHash, 'text')} FROM c)`);
   }
-  if (pending) {
+  if (pending && !inRow) {
     ctes.push(`o AS (INSERT INTO pending_replies (channel, event_hash, user_hash, sealed)
        SELECT ${p(pending.channel, 'text')}, ${p(pending.eventHash, 'text')}, ${p(pending.userHash, 'text')},
               ${p(pending.sealed, 'bytea')} FROM c
+       ON CONFLICT (channel, event_hash) DO NOTHING)`);
+  }
+  if (keepUnsentOf) {
+    // Every part of the statement reads the row as it was before it: its unconfirmed entry, if any.
+    ctes.push(`k AS (INSERT INTO pending_replies (channel, event_hash, user_hash, sealed)
+       SELECT r.channel, r.outbox_event, r.user_hash, r.outbox FROM conversations AS r
+        WHERE r.user_hash = ${p(keepUnsentOf.userHash, 'text')} AND r.version = ${p(keepUnsentOf.version, 'bigint')}
+          AND r.outbox IS NOT NULL AND EXISTS (SELECT 1 FROM c)
        ON CONFLICT (channel, event_hash) DO NOTHING)`);
   }
   try {
@@ -376,7 +413,8 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
   const tChannel: string[] = [];
   const tSealed: Buffer[] = [];
   const uHash: string[] = [];
-  const uSealed: Buffer[] = [];
+  const uSealed: (Buffer | null)[] = [];
+  const uEvent: (string | null)[] = [];
   for (const e of entries) {
     if (e.delivered) {
       dChannel.push(e.delivered.channel);
@@ -387,11 +425,12 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
       tChannel.push(e.trail.channel);
       tSealed.push(buf(e.trail.sealed));
     }
-    if (e.sealed) {
-      // One pair per hash the row may be under (a key rotation): only the existing row matches.
+    if (e.sealed || e.delivered) {
+      // One entry per hash the row may be under (a key rotation): only the existing row matches.
       for (const h of e.userHashes) {
         uHash.push(h);
-        uSealed.push(buf(e.sealed));
+        uSealed.push(e.sealed ? buf(e.sealed) : null);
+        uEvent.push(e.delivered?.eventHash ?? null);
       }
     }
   }
@@ -417,13 +456,21 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
           WITH ORDINALITY AS x(h, ch, s, n) ORDER BY x.n`);
   }
   if (uHash.length > 0) {
-    params.push(uHash, uSealed);
-    const at = params.length - 1;
-    parts.push(`UPDATE conversations AS c SET channel_updates = c.channel_updates || x.ups
-        FROM (SELECT x.h, array_agg(x.s ORDER BY x.n) AS ups
-                FROM unnest($${at}::text[], $${at + 1}::bytea[]) WITH ORDINALITY AS x(h, s, n) GROUP BY x.h) AS x
+    params.push(uHash, uSealed, uEvent);
+    const at = params.length - 2;
+    // The channel updates appended in order (at most MAX_CHANNEL_UPDATES waiting), and the outbox entry in
+    // the row cleared when it is one of the events confirmed sent.
+    parts.push(`UPDATE conversations AS c
+          SET channel_updates = CASE WHEN x.ups IS NULL OR cardinality(c.channel_updates) >= ${MAX_CHANNEL_UPDATES}
+                THEN c.channel_updates ELSE c.channel_updates || x.ups END,
+              outbox_event = CASE WHEN c.outbox_event = ANY(x.evs) THEN NULL ELSE c.outbox_event END,
+              outbox = CASE WHEN c.outbox_event = ANY(x.evs) THEN NULL ELSE c.outbox END
+        FROM (SELECT x.h, array_agg(x.s ORDER BY x.n) FILTER (WHERE x.s IS NOT NULL) AS ups,
+                     array_agg(x.e) FILTER (WHERE x.e IS NOT NULL) AS evs
+                FROM unnest($${at}::text[], $${at + 1}::bytea[], $${at + 2}::text[]) WITH ORDINALITY AS x(h, s, e, n)
+               GROUP BY x.h) AS x
        WHERE c.user_hash = ANY($${at}::text[]) AND c.user_hash = x.h
-         AND cardinality(c.channel_updates) < ${MAX_CHANNEL_UPDATES}`);
+         AND (c.outbox_event = ANY(x.evs) OR (x.ups IS NOT NULL AND cardinality(c.channel_updates) < ${MAX_CHANNEL_UPDATES}))`);
   }
   if (parts.length === 0) return;
   const last = parts.pop()!;

@@ -47,6 +47,24 @@ export async function deletePendingReplies(tx: Queryable, channel: string, event
   await tx.query(DELETE_PENDING(1), [channel, eventHash]);
 }
 
+/**
+ * Confirms that the replies of these events were sent: their entries go from `pending_replies` and from
+ * the user's conversation row (where a turn that saves its conversation keeps its entry), in one statement.
+ */
+export async function confirmPendingReplies(
+  db: Queryable,
+  channel: string,
+  eventHashes: string[],
+  userHashes: string[],
+): Promise<void> {
+  await db.query(
+    `WITH d AS (DELETE FROM pending_replies WHERE channel = $1::text AND event_hash = ANY($2::text[]))
+     UPDATE conversations SET outbox_event = NULL, outbox = NULL
+      WHERE user_hash = ANY($3::text[]) AND outbox_event = ANY($2::text[])`,
+    [channel, eventHashes, userHashes],
+  );
+}
+
 export async function deletePendingRepliesOf(tx: Queryable, userHashes: string[]): Promise<void> {
   await tx.query('DELETE FROM pending_replies WHERE user_hash = ANY($1::text[])', [userHashes]);
 }

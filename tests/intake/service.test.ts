@@ -457,10 +457,13 @@ describe('outbox: replies of a turn survive an instance dying before it sends th
     });
     expect(again.duplicate).toBe(true);
     expect(again.replies).toEqual(first.replies);
-    // The pending row is sealed: the question's text is not readable in it.
-    const raw = await db.query<{ sealed: Uint8Array }>('SELECT sealed FROM pending_replies');
+    // The outbox entry rides in the conversation row, sealed: the question's text is not readable in it.
+    expect((await db.query('SELECT count(*)::int AS n FROM pending_replies')).rows[0]).toEqual({ n: 0 });
+    const raw = await db.query<{ outbox: Uint8Array }>(
+      'SELECT outbox FROM conversations WHERE outbox IS NOT NULL',
+    );
     expect(raw.rows).toHaveLength(1);
-    expect(Buffer.from(raw.rows[0]!.sealed).toString('latin1')).not.toContain('pour toi');
+    expect(Buffer.from(raw.rows[0]!.outbox).toString('latin1')).not.toContain('pour toi');
     // Sent and confirmed: a later redelivery gets nothing, and the row is gone.
     await intake.service.recordChannelData('telegram', user, undefined, '2');
     const third = await intake.service.handleTurn({
@@ -472,6 +475,9 @@ describe('outbox: replies of a turn survive an instance dying before it sends th
     });
     expect(third).toMatchObject({ duplicate: true, replies: [] });
     expect((await db.query('SELECT count(*)::int AS n FROM pending_replies')).rows[0]).toEqual({ n: 0 });
+    expect(
+      (await db.query('SELECT count(*)::int AS n FROM conversations WHERE outbox IS NOT NULL')).rows[0],
+    ).toEqual({ n: 0 });
     // /effacer and forget remove what is pending too.
     await intake.service.handleTurn({
       channel: 'telegram',
@@ -482,6 +488,7 @@ describe('outbox: replies of a turn survive an instance dying before it sends th
     });
     await intake.service.forget('telegram', user);
     expect((await db.query('SELECT count(*)::int AS n FROM pending_replies')).rows[0]).toEqual({ n: 0 });
+    expect((await db.query('SELECT count(*)::int AS n FROM conversations')).rows[0]).toEqual({ n: 0 });
     await db.close();
   });
 });

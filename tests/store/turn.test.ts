@@ -8,6 +8,7 @@ import {
   appendChannelUpdate,
   beginTurnFresh,
   beginTurnSql,
+  confirmPendingReplies,
   type Database,
   findConversation,
   MAX_CHANNEL_UPDATES,
@@ -177,6 +178,74 @@ for (const backend of backends()) {
       expect((await readTurn(db, ['nobody'], { channel: 'telegram', eventHash: 'cas-4' })).seen).toBe(true);
       expect(await writeTurn(db, { op: 'delete', userHash: 'c1', version: 2 })).toBe('ok');
       expect((await readTurn(db, ['c1'])).row).toBeUndefined();
+    });
+
+    it('keeps the outbox entry in the row, clears it once sent, and never loses one left unsent', async () => {
+      const ev = (n: number) => ({ channel: 'telegram', eventHash: `ob-${n}` });
+      const entry = (n: number) => ({ ...ev(n), userHash: 'o1', sealed: bytes(`replies-${n}`) });
+      const inTable = async () =>
+        (
+          await db.query<{ event_hash: string }>(
+            "SELECT event_hash FROM pending_replies WHERE event_hash LIKE 'ob-%' ORDER BY event_hash",
+          )
+        ).rows.map((r) => r.event_hash);
+      // Turn 1 creates the conversation: its entry is in the row, none in pending_replies.
+      expect(await writeTurn(db, { op: 'save', row: row('o1', 's1') }, ev(1), entry(1))).toBe('ok');
+      expect(await inTable()).toEqual([]);
+      let read = await readTurn(db, ['o1'], ev(1));
+      expect(text(read.pending!)).toBe('replies-1');
+      expect(read.row!.unsent).toBe(true);
+      // Sent and confirmed: cleared from the row by the work after sending; a redelivery gets nothing.
+      await recordAfterSend(db, [{ userHashes: ['o1'], delivered: ev(1) }]);
+      read = await readTurn(db, ['o1'], ev(1));
+      expect(read.seen).toBe(true);
+      expect(read.pending).toBeUndefined();
+      expect(read.row!.unsent).toBe(false);
+      // Turn 2 writes its entry; the instance dies before sending. Turn 3 (another update) writes next:
+      // turn 2's entry moves to pending_replies, where its redelivery still finds it.
+      const from = (r: Awaited<ReturnType<typeof readTurn>>) => ({
+        userHash: 'o1',
+        version: r.row!.version,
+        folded: 0,
+        unsent: r.row!.unsent,
+      });
+      expect(
+        await writeTurn(db, { op: 'save', row: row('o1', 's2'), from: from(read) }, ev(2), entry(2)),
+      ).toBe('ok');
+      read = await readTurn(db, ['o1'], ev(3));
+      expect(read.row!.unsent).toBe(true);
+      expect(
+        await writeTurn(db, { op: 'save', row: row('o1', 's3'), from: from(read) }, ev(3), entry(3)),
+      ).toBe('ok');
+      expect(await inTable()).toEqual(['ob-2']);
+      expect(text((await readTurn(db, ['o1'], ev(2))).pending!)).toBe('replies-2');
+      expect(text((await readTurn(db, ['o1'], ev(3))).pending!)).toBe('replies-3');
+      // A turn that ends the conversation keeps the unsent entry too, and puts its own in the table.
+      read = await readTurn(db, ['o1'], ev(4));
+      expect(
+        await writeTurn(
+          db,
+          { op: 'delete', userHash: 'o1', version: read.row!.version, unsent: read.row!.unsent },
+          ev(4),
+          entry(4),
+        ),
+      ).toBe('ok');
+      expect(await inTable()).toEqual(['ob-2', 'ob-3', 'ob-4']);
+      // Confirmed sent (the Teams path): gone from the table and the row alike.
+      await confirmPendingReplies(db, 'telegram', ['ob-2', 'ob-3', 'ob-4'], ['o1']);
+      expect(await inTable()).toEqual([]);
+      // An erase drops the unsent entry with the row.
+      expect(await writeTurn(db, { op: 'save', row: row('o1', 's5') }, ev(5), entry(5))).toBe('ok');
+      read = await readTurn(db, ['o1'], ev(6));
+      expect(
+        await writeTurn(
+          db,
+          { op: 'delete', userHash: 'o1', version: read.row!.version, unsent: true, dropUnsent: true },
+          ev(6),
+        ),
+      ).toBe('ok');
+      expect(await inTable()).toEqual([]);
+      expect((await readTurn(db, ['o1'], ev(5))).pending).toBeUndefined();
     });
 
     it("updates appended between a turn's read and its write stay for the next turn; the ones it read go", async () => {

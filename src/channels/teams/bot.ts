@@ -192,7 +192,7 @@ export class TeamsBot {
     const offer = outcome.started ? this.dialogOffer(outcome.started.flowId, outcome.lang) : undefined;
     if (offer) activities.splice(1, 0, offer);
     if (await this.send(ctx, activities, log, userId)) {
-      await this.deps.pipeline.service.confirmDelivered(CHANNEL, events);
+      await this.deps.pipeline.service.confirmDelivered(CHANNEL, userId, events);
     }
   }
 

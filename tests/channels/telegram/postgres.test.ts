@@ -126,7 +126,8 @@ describe.runIf(PG_ENABLED)('telegram on PostgreSQL', () => {
       );
       for (const { column_name } of bytea.rows) {
         const enc = await db.query<{ b: string; e: string }>(
-          `SELECT encode("${column_name}", 'base64') AS b, encode("${column_name}", 'escape') AS e FROM "${table_name}"`,
+          `SELECT encode("${column_name}", 'base64') AS b, encode("${column_name}", 'escape') AS e FROM "${table_name}"
+            WHERE "${column_name}" IS NOT NULL`,
         );
         dump.push(...enc.rows.flatMap((r) => [r.b.replace(/\n/g, ''), r.e]));
       }
