@@ -455,7 +455,20 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
         SELECT x.h, x.ch, x.s FROM unnest($${at}::text[], $${at + 1}::text[], $${at + 2}::bytea[])
           WITH ORDINALITY AS x(h, ch, s, n) ORDER BY x.n`);
   }
-  if (uHash.length > 0) {
+  if (uHash.length > 0 && new Set(uHash).size === uHash.length) {
+    // Each conversation once (the usual batch: a chat's turns run one after the other on an instance), so
+    // no grouping: a third cheaper for the server than the grouped form below.
+    params.push(uHash, uSealed, uEvent);
+    const at = params.length - 2;
+    parts.push(`UPDATE conversations AS c
+          SET channel_updates = CASE WHEN x.s IS NULL OR cardinality(c.channel_updates) >= ${MAX_CHANNEL_UPDATES}
+                THEN c.channel_updates ELSE c.channel_updates || x.s END,
+              outbox_event = CASE WHEN c.outbox_event = x.e THEN NULL ELSE c.outbox_event END,
+              outbox = CASE WHEN c.outbox_event = x.e THEN NULL ELSE c.outbox END
+        FROM unnest($${at}::text[], $${at + 1}::bytea[], $${at + 2}::text[]) AS x(h, s, e)
+       WHERE c.user_hash = ANY($${at}::text[]) AND c.user_hash = x.h
+         AND (c.outbox_event = x.e OR (x.s IS NOT NULL AND cardinality(c.channel_updates) < ${MAX_CHANNEL_UPDATES}))`);
+  } else if (uHash.length > 0) {
     params.push(uHash, uSealed, uEvent);
     const at = params.length - 2;
     // The channel updates appended in order (at most MAX_CHANNEL_UPDATES waiting), and the outbox entry in

@@ -308,6 +308,8 @@ export async function inboxRecipients(
     `SELECT c.id, c.public_key, m.mac FROM inbox_members m JOIN coordinators c ON c.id = m.coordinator_id
       WHERE m.inbox_id = $1 AND c.disabled_at IS NULL ORDER BY c.created_at, c.id`,
     [inboxId],
+    // Once a report (every submit): planned once per connection.
+    { prepare: true },
   );
   return r.rows;
 }

@@ -69,6 +69,8 @@ export async function insertReport(tx: Queryable, r: NewReport): Promise<void> {
       r.keys.map((k) => k.coordinatorId),
       r.keys.map((k) => k.sealedKey),
     ],
+    // Every submit: planned once per connection.
+    { prepare: true },
   );
 }
 

@@ -141,7 +141,7 @@ describe.runIf(PG_ENABLED)('turn statements under PostgreSQL generic plans', () 
       { channel: 'telegram', eventHash: event.eventHash, userHash: hex(42), sealed: blob(600) },
     );
     expect(written).toBe('ok');
-    // A redelivery's read, then the work after sending of one turn and of a batch of three.
+    // A redelivery's read, then the work after sending of one turn and of a batch.
     expect((await readTurn(recording, [hex(42)], event)).seen).toBe(true);
     const entry = (n: number) => ({
       userHashes: [hex(n)],
@@ -150,7 +150,13 @@ describe.runIf(PG_ENABLED)('turn statements under PostgreSQL generic plans', () 
       trail: { userHash: hex(n), channel: 'telegram', sealed: blob(300) },
     });
     await recordAfterSend(recording, [entry(7)]);
-    await recordAfterSend(recording, [entry(8), entry(9), entry(10)]);
+    // The second batch names a conversation twice (a notice after a turn): the grouped form.
+    await recordAfterSend(recording, [
+      entry(8),
+      entry(9),
+      entry(10),
+      { userHashes: [hex(8)], sealed: blob(9) },
+    ]);
     const pending = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pending_replies WHERE event_hash = ANY($1::text[])`,
       [[hex(7), hex(8), hex(9), hex(10)]],
