@@ -346,8 +346,11 @@ export interface OpenedState {
   keyIndex: number;
 }
 
-/** Users whose state keys are kept (a turn seals and opens four to six times for the same user). */
-const STATE_MATERIAL_CACHE_SIZE = 8192;
+/**
+ * State keys kept: one per (channel string, user), and a user has up to four (`<channel>`, `:outbox`,
+ * `:data`, `:trail`), so about the last 4,096 users, as many as the service keeps user hashes for.
+ */
+const STATE_MATERIAL_CACHE_SIZE = 16_384;
 
 /** Per master keys: `channel \0 platformUserId` -> the state key and the associated data. */
 const stateMaterialCache = new WeakMap<MasterKeys, Map<string, { key: Uint8Array; ad: Uint8Array }>>();

@@ -232,27 +232,39 @@ export async function writeTurn(
   /** Whether the outbox entry goes into the row (else into pending_replies). */
   let inRow = false;
   /** The row read (hash and version), whose unconfirmed outbox entry is kept in pending_replies. */
-  let keepUnsentOf: { userHash: string; version: number } | undefined;
+  let keepUnsentOf = false;
+  // The row's outbox_event names the event of the turn that wrote it (empty without one), with or without
+  // replies: only the work after sending sets it to NULL, so NULL afterwards means "cleared by that work".
+  const wroteEvent = pending?.eventHash ?? event?.eventHash ?? '';
   if (write.op === 'none') c = 'SELECT 1';
   else if (write.op === 'delete') {
+    keepUnsentOf = write.unsent === true && !write.dropUnsent;
+    // An unconfirmed entry is taken from the row as deleted (locked, latest version), never from an
+    // earlier snapshot: a confirmation that committed meanwhile has cleared it.
     c = `DELETE FROM conversations WHERE user_hash = ${p(write.userHash, 'text')}
-            AND version = ${p(write.version, 'bigint')} RETURNING 1`;
-    if (write.unsent && !write.dropUnsent) keepUnsentOf = write;
+            AND version = ${p(write.version, 'bigint')}
+          RETURNING ${keepUnsentOf ? 'channel AS oc, outbox_event AS oe, user_hash AS oh, outbox AS oo, updated_at AS ot' : '1'}`;
   } else if (write.from) {
     const { row, from } = write;
     inRow = true;
-    if (from.unsent) keepUnsentOf = from;
-    c = `UPDATE conversations
-            SET user_hash = ${p(row.userHash, 'text')}, channel = ${p(row.channel, 'text')},
+    keepUnsentOf = from.unsent === true;
+    const set = `SET user_hash = ${p(row.userHash, 'text')}, channel = ${p(row.channel, 'text')},
                 state = ${p(row.state, 'bytea')}, key_fingerprint = ${p(row.keyFingerprint, 'text')},
-                expires_at = CASE WHEN expires_at BETWEEN ${p(row.expiresAt, 'timestamptz')}
-                  AND ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')} THEN expires_at
+                expires_at = CASE WHEN c0.expires_at BETWEEN ${p(row.expiresAt, 'timestamptz')}
+                  AND ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')} THEN c0.expires_at
                   ELSE ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')} END,
-                updated_at = now(), version = version + 1,
-                channel_updates = channel_updates[${p(from.folded, 'int')} + 1:],
-                outbox_event = ${p(pending?.eventHash ?? null, 'text')}, outbox = ${p(pending?.sealed ?? null, 'bytea')}
-          WHERE user_hash = ${p(from.userHash, 'text')} AND version = ${p(from.version, 'bigint')}
-          RETURNING 1`;
+                updated_at = now(), version = c0.version + 1,
+                channel_updates = c0.channel_updates[${p(from.folded, 'int')} + 1:],
+                outbox_event = ${p(wroteEvent, 'text')}, outbox = ${p(pending?.sealed ?? null, 'bytea')}`;
+    const where = `user_hash = ${p(from.userHash, 'text')} AND version = ${p(from.version, 'bigint')}`;
+    c = keepUnsentOf
+      ? // The entry to keep is read from the row locked for this update (FOR UPDATE: its latest version).
+        `UPDATE conversations AS c0 ${set}
+           FROM (SELECT user_hash AS oh, channel AS oc, outbox_event AS oe, outbox AS oo, updated_at AS ot
+                   FROM conversations WHERE ${where} FOR UPDATE) AS old
+          WHERE c0.user_hash = old.oh
+          RETURNING old.oc, old.oe, old.oh, old.oo, old.ot`
+      : `UPDATE conversations AS c0 ${set} WHERE c0.${where.replace(' AND version', ' AND c0.version')} RETURNING 1`;
   } else {
     const { row } = write;
     inRow = true;
@@ -260,7 +272,7 @@ export async function writeTurn(
            (user_hash, channel, state, key_fingerprint, expires_at, updated_at, version, outbox_event, outbox)
          VALUES (${p(row.userHash, 'text')}, ${p(row.channel, 'text')}, ${p(row.state, 'bytea')},
                  ${p(row.keyFingerprint, 'text')}, ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')}, now(), 1,
-                 ${p(pending?.eventHash ?? null, 'text')}, ${p(pending?.sealed ?? null, 'bytea')})
+                 ${p(wroteEvent, 'text')}, ${p(pending?.sealed ?? null, 'bytea')})
          ON CONFLICT (user_hash) DO NOTHING RETURNING 1`;
   }
   ctes.push(`c AS (${c})`);
@@ -276,11 +288,9 @@ export async function writeTurn(
        ON CONFLICT (channel, event_hash) DO NOTHING)`);
   }
   if (keepUnsentOf) {
-    // Every part of the statement reads the row as it was before it: its unconfirmed entry, if any.
-    ctes.push(`k AS (INSERT INTO pending_replies (channel, event_hash, user_hash, sealed)
-       SELECT r.channel, r.outbox_event, r.user_hash, r.outbox FROM conversations AS r
-        WHERE r.user_hash = ${p(keepUnsentOf.userHash, 'text')} AND r.version = ${p(keepUnsentOf.version, 'bigint')}
-          AND r.outbox IS NOT NULL AND EXISTS (SELECT 1 FROM c)
+    // Kept with the time it was written, so the purge of pending_replies counts from the turn.
+    ctes.push(`k AS (INSERT INTO pending_replies (channel, event_hash, user_hash, sealed, created_at)
+       SELECT oc, oe, oh, oo, ot FROM c WHERE oo IS NOT NULL
        ON CONFLICT (channel, event_hash) DO NOTHING)`);
   }
   try {
@@ -435,7 +445,9 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
     }
   }
   const params: unknown[] = [];
+  /** Data-modifying parts, and the ones whose RETURNING names the confirmed events they resolved. */
   const parts: string[] = [];
+  const resolvedBy: string[] = [];
   // One delete a channel: `channel = $1 AND event_hash = ANY($2)` is an index scan under any plan.
   const delivered = new Map<string, string[]>();
   for (const [i, channel] of dChannel.entries()) {
@@ -445,8 +457,10 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
   }
   for (const [channel, events] of delivered) {
     params.push(channel, events);
+    resolvedBy.push(`w${parts.length}`);
     parts.push(`DELETE FROM pending_replies
-        WHERE channel = $${params.length - 1}::text AND event_hash = ANY($${params.length}::text[])`);
+        WHERE channel = $${params.length - 1}::text AND event_hash = ANY($${params.length}::text[])
+        RETURNING event_hash AS e`);
   }
   if (tUser.length > 0) {
     params.push(tUser, tChannel, tSealed);
@@ -457,9 +471,12 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
   }
   if (uHash.length > 0 && new Set(uHash).size === uHash.length) {
     // Each conversation once (the usual batch: a chat's turns run one after the other on an instance), so
-    // no grouping: a third cheaper for the server than the grouped form below.
+    // no grouping: a third cheaper for the server than the grouped form below. The row's outbox entry is
+    // cleared when it is the confirmed event; outbox_event is NULL afterwards only then (a turn's write
+    // always sets it), which tells the entry was found in the row (the update sees the row's latest version).
     params.push(uHash, uSealed, uEvent);
     const at = params.length - 2;
+    resolvedBy.push(`w${parts.length}`);
     parts.push(`UPDATE conversations AS c
           SET channel_updates = CASE WHEN x.s IS NULL OR cardinality(c.channel_updates) >= ${MAX_CHANNEL_UPDATES}
                 THEN c.channel_updates ELSE c.channel_updates || x.s END,
@@ -467,12 +484,14 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
               outbox = CASE WHEN c.outbox_event = x.e THEN NULL ELSE c.outbox END
         FROM unnest($${at}::text[], $${at + 1}::bytea[], $${at + 2}::text[]) AS x(h, s, e)
        WHERE c.user_hash = ANY($${at}::text[]) AND c.user_hash = x.h
-         AND (c.outbox_event = x.e OR (x.s IS NOT NULL AND cardinality(c.channel_updates) < ${MAX_CHANNEL_UPDATES}))`);
+         AND (c.outbox_event = x.e OR (x.s IS NOT NULL AND cardinality(c.channel_updates) < ${MAX_CHANNEL_UPDATES}))
+       RETURNING CASE WHEN c.outbox_event IS NULL THEN x.e END AS e`);
   } else if (uHash.length > 0) {
     params.push(uHash, uSealed, uEvent);
     const at = params.length - 2;
     // The channel updates appended in order (at most MAX_CHANNEL_UPDATES waiting), and the outbox entry in
-    // the row cleared when it is one of the events confirmed sent.
+    // the row cleared when it is one of the events confirmed sent. (Which one is not returned: the events
+    // of this rare form are all checked again below.)
     parts.push(`UPDATE conversations AS c
           SET channel_updates = CASE WHEN x.ups IS NULL OR cardinality(c.channel_updates) >= ${MAX_CHANNEL_UPDATES}
                 THEN c.channel_updates ELSE c.channel_updates || x.ups END,
@@ -486,13 +505,28 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
          AND (c.outbox_event = ANY(x.evs) OR (x.ups IS NOT NULL AND cardinality(c.channel_updates) < ${MAX_CHANNEL_UPDATES}))`);
   }
   if (parts.length === 0) return;
-  const last = parts.pop()!;
   // Data-modifying CTEs run once and to completion whether or not the main statement reads them.
   // Each part names its rows with `= ANY(...)` on an indexed column: after a few executions PostgreSQL
   // keeps one generic plan for a prepared statement (it does not see the array's length), and that plan
   // must find the rows through the index, never by reading a whole table (tests/store/turn-plans.test.ts).
-  const sql = parts.length === 0 ? last : `WITH ${parts.map((q, i) => `w${i} AS (${q})`).join(', ')} ${last}`;
-  await db.query(sql, params, PREPARED);
+  const resolved = resolvedBy.length > 0 ? resolvedBy.map((w) => `SELECT e FROM ${w}`).join(' UNION ALL ') : '';
+  const sql = `WITH ${parts.map((q, i) => `w${i} AS (${q})`).join(', ')}
+    ${resolved || 'SELECT NULL::text AS e WHERE false'}`;
+  const r = await db.query<{ e: string | null }>(sql, params, PREPARED);
+  if (delivered.size === 0) return;
+  // A confirmed entry found neither in pending_replies nor in its row: the next turn's write moved it to
+  // pending_replies after this statement's snapshot was taken. A new statement sees it, and deletes it.
+  const found = new Set(r.rows.map((row) => row.e));
+  for (const [channel, events] of delivered) {
+    const left = events.filter((e) => !found.has(e));
+    if (left.length > 0) {
+      await db.query(
+        'DELETE FROM pending_replies WHERE channel = $1::text AND event_hash = ANY($2::text[])',
+        [channel, left],
+        PREPARED,
+      );
+    }
+  }
 }
 
 /** Deletes the row under any of the given hashes; returns how many rows went. */
@@ -506,11 +540,18 @@ export async function deleteConversation(tx: Queryable, userHashes: string[]): P
 
 /** Deletes conversations idle past their expiry; returns how many. */
 export async function purgeExpiredConversations(db: Queryable, now: Date): Promise<number> {
-  const r = await db.query<{ user_hash: string }>(
-    'DELETE FROM conversations WHERE expires_at < $1 RETURNING user_hash',
+  // An entry never confirmed sent stays in pending_replies (with the time it was written), where a late
+  // redelivery still finds it until the purge of pending replies.
+  const r = await db.query<{ n: number }>(
+    `WITH d AS (DELETE FROM conversations WHERE expires_at < $1
+                RETURNING user_hash, channel, outbox_event, outbox, updated_at),
+          k AS (INSERT INTO pending_replies (channel, event_hash, user_hash, sealed, created_at)
+                SELECT channel, outbox_event, user_hash, outbox, updated_at FROM d WHERE outbox IS NOT NULL
+                ON CONFLICT (channel, event_hash) DO NOTHING)
+     SELECT count(*)::int AS n FROM d`,
     [now],
   );
-  return r.rows.length;
+  return r.rows[0]?.n ?? 0;
 }
 
 /** Rows sealed under another master key than `fingerprint` (rotation progress). */

@@ -48,8 +48,8 @@ export async function deletePendingReplies(tx: Queryable, channel: string, event
 }
 
 /**
- * Confirms that the replies of these events were sent: their entries go from `pending_replies` and from
- * the user's conversation row (where a turn that saves its conversation keeps its entry), in one statement.
+ * Confirms that the replies of these events were sent: their entries go from the user's conversation row
+ * (where a turn that saves its conversation keeps its entry) and from `pending_replies`.
  */
 export async function confirmPendingReplies(
   db: Queryable,
@@ -57,12 +57,17 @@ export async function confirmPendingReplies(
   eventHashes: string[],
   userHashes: string[],
 ): Promise<void> {
+  // The row first, then the table in a new statement: an entry that a concurrent turn's write moves from
+  // the row to the table is then either cleared in the row or seen in the table (never missed by both).
   await db.query(
-    `WITH d AS (DELETE FROM pending_replies WHERE channel = $1::text AND event_hash = ANY($2::text[]))
-     UPDATE conversations SET outbox_event = NULL, outbox = NULL
-      WHERE user_hash = ANY($3::text[]) AND outbox_event = ANY($2::text[])`,
-    [channel, eventHashes, userHashes],
+    `UPDATE conversations SET outbox_event = NULL, outbox = NULL
+      WHERE user_hash = ANY($1::text[]) AND outbox_event = ANY($2::text[])`,
+    [userHashes, eventHashes],
   );
+  await db.query('DELETE FROM pending_replies WHERE channel = $1::text AND event_hash = ANY($2::text[])', [
+    channel,
+    eventHashes,
+  ]);
 }
 
 export async function deletePendingRepliesOf(tx: Queryable, userHashes: string[]): Promise<void> {
