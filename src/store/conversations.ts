@@ -509,7 +509,8 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
   // Each part names its rows with `= ANY(...)` on an indexed column: after a few executions PostgreSQL
   // keeps one generic plan for a prepared statement (it does not see the array's length), and that plan
   // must find the rows through the index, never by reading a whole table (tests/store/turn-plans.test.ts).
-  const resolved = resolvedBy.length > 0 ? resolvedBy.map((w) => `SELECT e FROM ${w}`).join(' UNION ALL ') : '';
+  const resolved =
+    resolvedBy.length > 0 ? resolvedBy.map((w) => `SELECT e FROM ${w}`).join(' UNION ALL ') : '';
   const sql = `WITH ${parts.map((q, i) => `w${i} AS (${q})`).join(', ')}
     ${resolved || 'SELECT NULL::text AS e WHERE false'}`;
   const r = await db.query<{ e: string | null }>(sql, params, PREPARED);
