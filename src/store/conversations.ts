@@ -1,6 +1,12 @@
 /** Conversation rows: an encrypted state found by the keyed hash of the platform user. */
 import type { Queryable } from './db.js';
-import { DELETE_PENDING, INSERT_PENDING, type PendingRow, pendingParams } from './outbox.js';
+import {
+  DELETE_PENDING,
+  deletePendingReplies,
+  INSERT_PENDING,
+  type PendingRow,
+  pendingParams,
+} from './outbox.js';
 import { INSERT_TRAIL, type TrailRow, trailParams } from './trail.js';
 
 export interface ConversationRow {
@@ -231,7 +237,7 @@ export async function writeTurn(
   let c: string;
   /** Whether the outbox entry goes into the row (else into pending_replies). */
   let inRow = false;
-  /** The row read (hash and version), whose unconfirmed outbox entry is kept in pending_replies. */
+  /** Whether the row's unconfirmed outbox entry, if any, is kept in pending_replies by this write. */
   let keepUnsentOf = false;
   // The row's outbox_event names the event of the turn that wrote it (empty without one), with or without
   // replies: only the work after sending sets it to NULL, so NULL afterwards means "cleared by that work".
@@ -256,15 +262,18 @@ export async function writeTurn(
                 updated_at = now(), version = c0.version + 1,
                 channel_updates = c0.channel_updates[${p(from.folded, 'int')} + 1:],
                 outbox_event = ${p(wroteEvent, 'text')}, outbox = ${p(pending?.sealed ?? null, 'bytea')}`;
-    const where = `user_hash = ${p(from.userHash, 'text')} AND version = ${p(from.version, 'bigint')}`;
+    // The compare-and-set, on the updated row or on the one locked for it.
+    const t = keepUnsentOf ? 'c1' : 'c0';
+    const where = `${t}.user_hash = ${p(from.userHash, 'text')} AND ${t}.version = ${p(from.version, 'bigint')}`;
     c = keepUnsentOf
       ? // The entry to keep is read from the row locked for this update (FOR UPDATE: its latest version).
         `UPDATE conversations AS c0 ${set}
-           FROM (SELECT user_hash AS oh, channel AS oc, outbox_event AS oe, outbox AS oo, updated_at AS ot
-                   FROM conversations WHERE ${where} FOR UPDATE) AS old
+           FROM (SELECT c1.user_hash AS oh, c1.channel AS oc, c1.outbox_event AS oe, c1.outbox AS oo,
+                        c1.updated_at AS ot
+                   FROM conversations AS c1 WHERE ${where} FOR UPDATE) AS old
           WHERE c0.user_hash = old.oh
           RETURNING old.oc, old.oe, old.oh, old.oo, old.ot`
-      : `UPDATE conversations AS c0 ${set} WHERE c0.${where.replace(' AND version', ' AND c0.version')} RETURNING 1`;
+      : `UPDATE conversations AS c0 ${set} WHERE ${where} RETURNING 1`;
   } else {
     const { row } = write;
     inRow = true;
@@ -520,13 +529,7 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
   const found = new Set(r.rows.map((row) => row.e));
   for (const [channel, events] of delivered) {
     const left = events.filter((e) => !found.has(e));
-    if (left.length > 0) {
-      await db.query(
-        'DELETE FROM pending_replies WHERE channel = $1::text AND event_hash = ANY($2::text[])',
-        [channel, left],
-        PREPARED,
-      );
-    }
+    if (left.length > 0) await deletePendingReplies(db, channel, left);
   }
 }
 

@@ -1,4 +1,7 @@
-/** The outbox of sent-but-unconfirmed replies (see migration 0005). */
+/**
+ * The outbox of sent-but-unconfirmed replies (migration 0005). Since migration 0017 a turn that saves its
+ * conversation keeps its entry in the row (`conversations.outbox`); this table holds the others.
+ */
 import type { Queryable } from './db.js';
 
 /** A turn's sealed replies, kept until the channel confirms it sent them. */
@@ -26,27 +29,6 @@ export const pendingParams = (row: PendingRow): unknown[] => [
 export const DELETE_PENDING = (first: number) =>
   `DELETE FROM pending_replies WHERE channel = $${first} AND event_hash = $${first + 1}`;
 
-export async function insertPendingReplies(tx: Queryable, row: PendingRow): Promise<void> {
-  await tx.query(INSERT_PENDING(1), pendingParams(row));
-}
-
-export async function findPendingReplies(
-  tx: Queryable,
-  channel: string,
-  eventHash: string,
-): Promise<Uint8Array | undefined> {
-  const r = await tx.query<{ sealed: Uint8Array }>(
-    'SELECT sealed FROM pending_replies WHERE channel = $1 AND event_hash = $2',
-    [channel, eventHash],
-  );
-  const sealed = r.rows[0]?.sealed;
-  return sealed === undefined ? undefined : new Uint8Array(sealed);
-}
-
-export async function deletePendingReplies(tx: Queryable, channel: string, eventHash: string): Promise<void> {
-  await tx.query(DELETE_PENDING(1), [channel, eventHash]);
-}
-
 /**
  * Confirms that the replies of these events were sent: their entries go from the user's conversation row
  * (where a turn that saves its conversation keeps its entry) and from `pending_replies`.
@@ -64,10 +46,20 @@ export async function confirmPendingReplies(
       WHERE user_hash = ANY($1::text[]) AND outbox_event = ANY($2::text[])`,
     [userHashes, eventHashes],
   );
-  await db.query('DELETE FROM pending_replies WHERE channel = $1::text AND event_hash = ANY($2::text[])', [
-    channel,
-    eventHashes,
-  ]);
+  await deletePendingReplies(db, channel, eventHashes);
+}
+
+/** Deletes the entries of these events from `pending_replies` (not from conversation rows). */
+export async function deletePendingReplies(
+  db: Queryable,
+  channel: string,
+  eventHashes: string[],
+): Promise<void> {
+  await db.query(
+    'DELETE FROM pending_replies WHERE channel = $1::text AND event_hash = ANY($2::text[])',
+    [channel, eventHashes],
+    { prepare: true },
+  );
 }
 
 export async function deletePendingRepliesOf(tx: Queryable, userHashes: string[]): Promise<void> {
