@@ -21,16 +21,8 @@ import {
   writeTurn,
 } from '../../src/store/index.js';
 import { backends } from '../support/databases.js';
+import { bytes, row, text } from '../support/turn-rows.js';
 
-const bytes = (s: string) => new TextEncoder().encode(s);
-const text = (b: Uint8Array) => new TextDecoder().decode(b);
-const row = (userHash: string, state: string, ms = 60_000) => ({
-  userHash,
-  channel: 'telegram',
-  state: bytes(state),
-  keyFingerprint: 'fp',
-  expiresAt: new Date(Date.now() + ms),
-});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const backend of backends().filter((b) => b.name === 'postgres')) {

@@ -19,16 +19,7 @@ import {
   writeTurn,
 } from '../../src/store/index.js';
 import { backends } from '../support/databases.js';
-
-const bytes = (s: string) => new TextEncoder().encode(s);
-const text = (b: Uint8Array) => new TextDecoder().decode(b);
-const row = (userHash: string, state: string) => ({
-  userHash,
-  channel: 'telegram',
-  state: bytes(state),
-  keyFingerprint: 'fp',
-  expiresAt: new Date(Date.now() + 60_000),
-});
+import { bytes, row, text } from '../support/turn-rows.js';
 
 for (const backend of backends()) {
   describe(`turn statements [${backend.name}]`, () => {

@@ -38,6 +38,18 @@ export async function insertSignedReply(
   return id;
 }
 
+/** A coordinator replies to the report with this reference (found with the store's own lookup). */
+export async function replyToReference(
+  db: Database,
+  reference: string,
+  r: { text: string; login: string; passphrase: string },
+) {
+  const report = await findReportByReference(db, reference);
+  if (!report?.receipt_public_key) throw new Error(`no report with a receipt under ${reference}`);
+  await insertSignedReply(db, { reportId: report.id, receiptPublicKey: report.receipt_public_key, ...r });
+  return report;
+}
+
 /** Files a youth report through a chat (the CLI channel); returns its row and the receipt the chat gave. */
 export async function fileFromChat(t: TestApp, user: string) {
   const done = await runWalk(t.app.intake.pipeline.service, {

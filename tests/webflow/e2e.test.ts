@@ -22,7 +22,7 @@ import {
 } from '../../src/crypto/index.js';
 import { ROOT_DIR } from '../../src/paths.js';
 import { buildTestApp, type TestApp, testConfig } from '../helper.js';
-import { insertSignedReply } from '../support/replies.js';
+import { replyToReference } from '../support/replies.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT = join(ROOT_DIR, 'test-output');
@@ -273,16 +273,8 @@ describe('web flow (/chat/) in headless Chromium', () => {
     await first.context.close();
 
     // A coordinator replies (sealed to the receipt key, signed).
-    const row = (
-      await t.db.query<{ id: string; receipt_public_key: string }>(
-        'SELECT id, receipt_public_key FROM reports WHERE reference = $1',
-        [reference],
-      )
-    ).rows[0]!;
     const REPLY = 'Bonjour, ici Bob de la coordination : on peut en parler quand tu veux.';
-    await insertSignedReply(t.db, {
-      reportId: row.id,
-      receiptPublicKey: row.receipt_public_key,
+    const row = await replyToReference(t.db, reference, {
       text: REPLY,
       login: 'bob',
       passphrase: PASSPHRASE,

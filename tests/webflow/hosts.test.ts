@@ -12,7 +12,7 @@ import { createCoordinator, showReport, unlock } from '../../src/coordinators/in
 import { type Harness, startHarness } from '../channels/telegram/harness.js';
 import { type TestApp, testConfig } from '../helper.js';
 import { dumpDatabase, findMarkers } from '../support/canary.js';
-import { insertSignedReply } from '../support/replies.js';
+import { replyToReference } from '../support/replies.js';
 import { type Action, professionalWalk } from '../support/walks.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -189,16 +189,8 @@ describe('web flow inside Teams and Telegram (headless Chromium)', () => {
     expect(findMarkers([{ where: 'logs', text: t.logs.text }], [...markers, code])).toEqual([]);
 
     // A coordinator replies; the code reads it on the page ("J'ai déjà un code"), then in Telegram (/suivi).
-    const row = (
-      await t.db.query<{ id: string; receipt_public_key: string }>(
-        'SELECT id, receipt_public_key FROM reports WHERE reference = $1',
-        [reference],
-      )
-    ).rows[0]!;
     const REPLY = 'Bonjour, ici Carla de la coordination : pouvez-vous me rappeler ?';
-    await insertSignedReply(t.db, {
-      reportId: row.id,
-      receiptPublicKey: row.receipt_public_key,
+    await replyToReference(t.db, reference, {
       text: REPLY,
       login: 'carla',
       passphrase: PASSPHRASE,
