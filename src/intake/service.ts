@@ -42,6 +42,7 @@ import type { FlowRegistry } from '../flows/index.js';
 import type { Metrics } from '../metrics.js';
 import {
   type AfterSend,
+  type AfterSendRows,
   appendAudit,
   type ConversationWrite,
   confirmPendingReplies,
@@ -65,6 +66,8 @@ import {
   readTurn,
   recordAfterSend,
   sealedContactOf,
+  type TurnRead,
+  type TurnRow,
   takeTrail,
   updateReceiptTag,
   writeTurn,
@@ -75,6 +78,7 @@ import { type AttemptLimiter, localLimiter, type RedisEval, SharedWindowLimiter 
 import { issueReceipt, reportPayload } from './report-payload.js';
 import { route } from './routing.js';
 import { FOLLOW_UP, type FollowUpRegister, formatDay } from './texts.js';
+import { TurnCache } from './turn-cache.js';
 
 /** Channel-owned data kept inside the encrypted state (e.g. message ids for quick exit). */
 export type ChannelData = Record<string, unknown>;
@@ -302,6 +306,16 @@ const EXPIRY_SLACK_MAX_MS = 30 * 60_000;
 /** How many times a turn is run again when another write to its conversation came first. */
 const MAX_TURN_ATTEMPTS = 8;
 
+/**
+ * Conversation rows kept as this instance last wrote them (sealed, as stored: `turn-cache.ts`), so that the
+ * next turn of the same user is one statement; for about as many users as the key cache, at most 15 minutes.
+ */
+const TURN_CACHE_SIZE = 4096;
+const TURN_CACHE_AGE_MS = 15 * 60_000;
+
+/** A new conversation row starts at a random version: a copy of a deleted row never matches its successor. */
+const newRowVersion = () => randomInt(1, 2 ** 47);
+
 /** A report's reference drawn twice (its unique constraint): the turn runs again with a new one. */
 function referenceTaken(err: unknown): boolean {
   const e = err as { code?: unknown; constraint?: unknown; message?: unknown } | null;
@@ -335,6 +349,7 @@ export class IntakeService {
   private afterSendFlushing = 0;
   private readonly hashCache = new Map<string, string[]>();
   private afterSendScheduled = false;
+  private readonly turnCache = new TurnCache(TURN_CACHE_SIZE, TURN_CACHE_AGE_MS);
 
   /** Registers how a channel's recorded changes fold into its data (default: a shallow merge). */
   registerChannelData(channel: string, merge: ChannelDataMerge): void {
@@ -372,6 +387,8 @@ export class IntakeService {
 
   constructor(private readonly deps: IntakeServiceDeps) {
     this.receiptLimits = receiptLimiters(deps);
+    // Copies unused for 15 minutes go even when no turn comes (the timer does not keep the process alive).
+    setInterval(() => this.turnCache.sweep(), 60_000).unref();
   }
 
   /**
@@ -451,9 +468,15 @@ export class IntakeService {
     const hashes = this.userHashes(input.channel, input.platformUserId);
     const eventHash = input.eventId === undefined ? undefined : this.eventHash(input.channel, input.eventId);
     let outcome: TurnOutcome | undefined;
-    for (let attempt = 1; ; attempt++) {
-      outcome = await this.attemptTurn(input, hashes, eventHash);
+    // The first attempt starts from the row as this instance last wrote it, when it has it (no read).
+    let kept = this.turnCache.take(hashes[0]!);
+    for (let attempt = 1; ; ) {
+      const fromCopy = kept;
+      kept = undefined;
+      outcome = await this.attemptTurn(input, hashes, eventHash, fromCopy);
       if (outcome) break;
+      // The copy was stale (another instance, the purge, a notice): not contention; read the row now.
+      if (fromCopy) continue;
       metrics?.errors.inc({ kind: 'turn_conflict' });
       if (attempt >= MAX_TURN_ATTEMPTS) {
         // Still contended: the platform redelivers the update later (503), nothing was written.
@@ -461,6 +484,7 @@ export class IntakeService {
       }
       // Two instances racing on one conversation: let the other one finish before reading again.
       if (attempt >= 2) await new Promise((r) => setTimeout(r, randomInt(1, 5 * attempt)));
+      attempt++;
     }
     if (outcome.duplicate) return outcome;
     metrics?.turns.inc({ channel: input.channel });
@@ -475,15 +499,23 @@ export class IntakeService {
     return outcome;
   }
 
-  /** One attempt at a turn; `undefined` when another write came first (nothing was written: run it again). */
+  /**
+   * One attempt at a turn; `undefined` when another write came first (nothing was written: run it again).
+   * From `kept` (the row as this instance last wrote it) instead of a read: its write then also checks that
+   * the row is still exactly that copy, and a redelivered event is found by the write (a duplicate).
+   */
   private async attemptTurn(
     input: InboundTurn,
     hashes: string[],
     eventHash: string | undefined,
+    kept?: TurnRow,
   ): Promise<TurnOutcome | undefined> {
     const { db, keyring, config, logger, metrics } = this.deps;
     const event = eventHash === undefined ? undefined : { channel: input.channel, eventHash };
-    const read = await readTurn(db, hashes, event);
+    const read: TurnRead = kept ? { seen: false, row: kept } : await readTurn(db, hashes, event);
+    const exact = kept !== undefined;
+    /** The row as this turn's write leaves it, kept once the write is committed. */
+    let written: TurnRow | undefined;
     if (read.seen) {
       // A redelivery. If the replies of the first delivery were never confirmed sent (the instance died
       // after the write), they are handed back to be sent now; otherwise there is nothing to do.
@@ -614,6 +646,7 @@ export class IntakeService {
               version: row.version,
               unsent: row.unsent,
               dropUnsent: erased,
+              exact,
             }
           : { op: 'none' };
       } else {
@@ -628,6 +661,7 @@ export class IntakeService {
             keyFingerprint: keyring.current.fingerprint,
             expiresAt: new Date(input.turn.now + idleMs),
             expiresBy: new Date(input.turn.now + idleMs + Math.min(EXPIRY_SLACK_MAX_MS, idleMs / 48)),
+            ...(row ? {} : { version: newRowVersion() }),
           },
           // The updates recorded since the read stay for the next turn; those read are folded in now.
           ...(row
@@ -637,13 +671,23 @@ export class IntakeService {
                   version: row.version,
                   folded: row.channel_updates.length,
                   unsent: row.unsent,
+                  exact,
                 },
               }
             : {}),
         };
       }
-      const written = await writeTurn(q, write, event, outboxRow);
-      if (written !== 'ok') return undefined;
+      if ((await writeTurn(q, write, event, outboxRow)) !== 'ok') return undefined;
+      if (write.op === 'save') {
+        // The row as written: the updates read were folded (later ones, if any, make the copy stale).
+        written = {
+          user_hash: write.row.userHash,
+          state: write.row.state,
+          version: write.from ? write.from.version + 1 : write.row.version!,
+          unsent: outboxRow !== undefined,
+          channel_updates: [],
+        };
+      }
       if (submitted) {
         metrics?.submissions.inc({
           channel: input.channel,
@@ -665,18 +709,25 @@ export class IntakeService {
       };
     };
 
-    if (!needsTransaction) return finish(db);
-    try {
-      return await db.transaction(async (tx) => {
-        const out = await finish(tx);
-        // Rolls back what the effects wrote (a report, a taken trail) with the turn that lost the race.
-        if (!out) throw new TurnConflict();
-        return out;
-      });
-    } catch (err) {
-      if (err instanceof TurnConflict || referenceTaken(err)) return undefined;
-      throw err;
+    let out: TurnOutcome | undefined;
+    if (!needsTransaction) out = await finish(db);
+    else {
+      try {
+        out = await db.transaction(async (tx) => {
+          const done = await finish(tx);
+          // Rolls back what the effects wrote (a report, a taken trail) with the turn that lost the race.
+          if (!done) throw new TurnConflict();
+          return done;
+        });
+      } catch (err) {
+        if (err instanceof TurnConflict || referenceTaken(err)) return undefined;
+        throw err;
+      }
     }
+    // Committed: keep the row as written for the next turn; a row that is gone leaves no copy behind.
+    if (out && written) this.turnCache.put(written);
+    else if (out) this.turnCache.forget(hashes[0]!);
+    return out;
   }
 
   /**
@@ -741,10 +792,11 @@ export class IntakeService {
       while (this.afterSendQueue.length > 0) {
         const batch = this.afterSendQueue.splice(0, AFTER_SEND_MAX_BATCH);
         try {
-          await recordAfterSend(
+          const changed = await recordAfterSend(
             this.deps.db,
             batch.map((b) => b.entry),
           );
+          this.followAfterSend(batch, changed);
           for (const b of batch) b.resolve();
         } catch (err) {
           for (const b of batch) b.reject(err);
@@ -753,6 +805,20 @@ export class IntakeService {
     } finally {
       this.afterSendFlushing -= 1;
     }
+  }
+
+  /** The kept copies of rows follow what the work after sending changed in them (or go, when unknown). */
+  private followAfterSend(batch: { entry: AfterSend }[], changed: AfterSendRows): void {
+    const appended = new Map<string, Uint8Array | undefined>();
+    for (const { entry } of batch) {
+      if (!entry.sealed && !entry.delivered) continue;
+      for (const h of entry.userHashes) appended.set(h, entry.sealed);
+    }
+    if (!changed.rows) {
+      for (const h of appended.keys()) this.turnCache.forget(h);
+      return;
+    }
+    for (const row of changed.rows) this.turnCache.afterSend(row.userHash, row, appended.get(row.userHash));
   }
 
   /**
@@ -827,6 +893,7 @@ export class IntakeService {
    */
   async forget(channel: string, platformUserId: string): Promise<number> {
     const hashes = this.userHashes(channel, platformUserId);
+    this.turnCache.forget(hashes[0]!);
     return this.deps.db.transaction(async (tx) => {
       await deletePendingRepliesOf(tx, hashes);
       await deleteTrail(tx, hashes);

@@ -188,7 +188,15 @@ export type ConversationWrite =
    * The row read goes (submitted, stopped, erased), if still at `version`. An outbox entry of an earlier turn
    * still in the row (never confirmed sent) moves to `pending_replies`, unless `dropUnsent` (an erase).
    */
-  | { op: 'delete'; userHash: string; version: number; unsent?: boolean; dropUnsent?: boolean }
+  | {
+      op: 'delete';
+      userHash: string;
+      version: number;
+      unsent?: boolean;
+      dropUnsent?: boolean;
+      /** The row was not read by this turn (a kept copy): it must also hold no outbox entry unless `unsent`. */
+      exact?: boolean;
+    }
   /**
    * The new state: a new row when `from` is missing (fails if one appeared meanwhile), else the row read,
    * if still at `from.version` (moved to `row.userHash` during a key rotation); the first `from.folded`
@@ -207,8 +215,15 @@ export type ConversationWrite =
          * leave the indexed `expires_at` as it is (a HOT update: no index entry written). Default `expiresAt`.
          */
         expiresBy?: Date;
+        /** The version of a new row (default 1). The service starts each row at a random one (see below). */
+        version?: number;
       };
-      from?: { userHash: string; version: number; folded: number; unsent?: boolean };
+      /**
+       * The row the turn started from. With `exact` (a copy kept from this instance's last write instead of a
+       * read), the write also checks that the row holds exactly `folded` channel updates and, unless
+       * `unsent`, no outbox entry: anything the copy does not know of makes the write a conflict.
+       */
+      from?: { userHash: string; version: number; folded: number; unsent?: boolean; exact?: boolean };
     };
 
 /**
@@ -248,7 +263,7 @@ export async function writeTurn(
     // An unconfirmed entry is taken from the row as deleted (locked, latest version), never from an
     // earlier snapshot: a confirmation that committed meanwhile has cleared it.
     c = `DELETE FROM conversations WHERE user_hash = ${p(write.userHash, 'text')}
-            AND version = ${p(write.version, 'bigint')}
+            AND version = ${p(write.version, 'bigint')}${write.exact && !write.unsent ? ' AND outbox IS NULL' : ''}
           RETURNING ${keepUnsentOf ? 'channel AS oc, outbox_event AS oe, user_hash AS oh, outbox AS oo, updated_at AS ot' : '1'}`;
   } else if (write.from) {
     const { row, from } = write;
@@ -264,7 +279,11 @@ export async function writeTurn(
                 outbox_event = ${p(wroteEvent, 'text')}, outbox = ${p(pending?.sealed ?? null, 'bytea')}`;
     // The compare-and-set, on the updated row or on the one locked for it.
     const t = keepUnsentOf ? 'c1' : 'c0';
-    const where = `${t}.user_hash = ${p(from.userHash, 'text')} AND ${t}.version = ${p(from.version, 'bigint')}`;
+    let where = `${t}.user_hash = ${p(from.userHash, 'text')} AND ${t}.version = ${p(from.version, 'bigint')}`;
+    if (from.exact) {
+      where += ` AND cardinality(${t}.channel_updates) = ${p(from.folded, 'int')}`;
+      if (!from.unsent) where += ` AND ${t}.outbox IS NULL`;
+    }
     c = keepUnsentOf
       ? // The entry to keep is read from the row locked for this update (FOR UPDATE: its latest version).
         `UPDATE conversations AS c0 ${set}
@@ -280,7 +299,8 @@ export async function writeTurn(
     c = `INSERT INTO conversations
            (user_hash, channel, state, key_fingerprint, expires_at, updated_at, version, outbox_event, outbox)
          VALUES (${p(row.userHash, 'text')}, ${p(row.channel, 'text')}, ${p(row.state, 'bytea')},
-                 ${p(row.keyFingerprint, 'text')}, ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')}, now(), 1,
+                 ${p(row.keyFingerprint, 'text')}, ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')}, now(),
+                 ${p(row.version ?? 1, 'bigint')},
                  ${p(wroteEvent, 'text')}, ${p(pending?.sealed ?? null, 'bytea')})
          ON CONFLICT (user_hash) DO NOTHING RETURNING 1`;
   }
@@ -425,7 +445,16 @@ const buf = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b
  * (at most `MAX_CHANNEL_UPDATES` waiting; nothing for a conversation that is gone). Without the conversation's
  * lock: a turn's write keeps the updates appended after its read (`writeTurn` drops only those it folded).
  */
-export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Promise<void> {
+/**
+ * What the work after sending did to conversation rows, for a copy of a row kept in memory: each row it
+ * changed, with its version, how many channel updates it now holds and whether its outbox is empty; `rows`
+ * is missing when the batch took the rare grouped form (a conversation twice), which does not say.
+ */
+export interface AfterSendRows {
+  rows?: { userHash: string; version: number; updates: number; outboxEmpty: boolean }[];
+}
+
+export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Promise<AfterSendRows> {
   const dChannel: string[] = [];
   const dEvent: string[] = [];
   const tUser: string[] = [];
@@ -454,6 +483,7 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
     }
   }
   const params: unknown[] = [];
+  let grouped = false;
   /** Data-modifying parts, and the ones whose RETURNING names the confirmed events they resolved. */
   const parts: string[] = [];
   const resolvedBy: string[] = [];
@@ -469,7 +499,7 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
     resolvedBy.push(`w${parts.length}`);
     parts.push(`DELETE FROM pending_replies
         WHERE channel = $${params.length - 1}::text AND event_hash = ANY($${params.length}::text[])
-        RETURNING event_hash AS e`);
+        RETURNING event_hash AS e, NULL::text AS h, NULL::bigint AS v, NULL::int AS n, NULL::boolean AS o`);
   }
   if (tUser.length > 0) {
     params.push(tUser, tChannel, tSealed);
@@ -494,8 +524,10 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
         FROM unnest($${at}::text[], $${at + 1}::bytea[], $${at + 2}::text[]) AS x(h, s, e)
        WHERE c.user_hash = ANY($${at}::text[]) AND c.user_hash = x.h
          AND (c.outbox_event = x.e OR (x.s IS NOT NULL AND cardinality(c.channel_updates) < ${MAX_CHANNEL_UPDATES}))
-       RETURNING CASE WHEN c.outbox_event IS NULL THEN x.e END AS e`);
+       RETURNING CASE WHEN c.outbox_event IS NULL THEN x.e END AS e, c.user_hash AS h, c.version AS v,
+                 cardinality(c.channel_updates) AS n, c.outbox IS NULL AS o`);
   } else if (uHash.length > 0) {
+    grouped = true;
     params.push(uHash, uSealed, uEvent);
     const at = params.length - 2;
     // The channel updates appended in order (at most MAX_CHANNEL_UPDATES waiting), and the outbox entry in
@@ -513,17 +545,36 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
        WHERE c.user_hash = ANY($${at}::text[]) AND c.user_hash = x.h
          AND (c.outbox_event = ANY(x.evs) OR (x.ups IS NOT NULL AND cardinality(c.channel_updates) < ${MAX_CHANNEL_UPDATES}))`);
   }
-  if (parts.length === 0) return;
+  if (parts.length === 0) return { rows: [] };
   // Data-modifying CTEs run once and to completion whether or not the main statement reads them.
   // Each part names its rows with `= ANY(...)` on an indexed column: after a few executions PostgreSQL
   // keeps one generic plan for a prepared statement (it does not see the array's length), and that plan
   // must find the rows through the index, never by reading a whole table (tests/store/turn-plans.test.ts).
   const resolved =
-    resolvedBy.length > 0 ? resolvedBy.map((w) => `SELECT e FROM ${w}`).join(' UNION ALL ') : '';
+    resolvedBy.length > 0 ? resolvedBy.map((w) => `SELECT e, h, v, n, o FROM ${w}`).join(' UNION ALL ') : '';
   const sql = `WITH ${parts.map((q, i) => `w${i} AS (${q})`).join(', ')}
     ${resolved || 'SELECT NULL::text AS e WHERE false'}`;
-  const r = await db.query<{ e: string | null }>(sql, params, PREPARED);
-  if (delivered.size === 0) return;
+  const r = await db.query<{
+    e: string | null;
+    h?: string | null;
+    v?: string | number | null;
+    n?: number | null;
+    o?: boolean | null;
+  }>(sql, params, PREPARED);
+  const out: AfterSendRows = {};
+  if (!grouped) {
+    out.rows = [];
+    for (const row of r.rows) {
+      if (row.h === null || row.h === undefined) continue;
+      out.rows.push({
+        userHash: row.h,
+        version: Number(row.v),
+        updates: Number(row.n),
+        outboxEmpty: row.o === true,
+      });
+    }
+  }
+  if (delivered.size === 0) return out;
   // A confirmed entry found neither in pending_replies nor in its row: the next turn's write moved it to
   // pending_replies after this statement's snapshot was taken. A new statement sees it, and deletes it.
   const found = new Set(r.rows.map((row) => row.e));
@@ -531,6 +582,7 @@ export async function recordAfterSend(db: Queryable, entries: AfterSend[]): Prom
     const left = events.filter((e) => !found.has(e));
     if (left.length > 0) await deletePendingReplies(db, channel, left);
   }
+  return out;
 }
 
 /** Deletes the row under any of the given hashes; returns how many rows went. */

@@ -1,0 +1,199 @@
+/**
+ * Rows kept in memory (issue 16, `src/intake/turn-cache.ts`): the next turn of a user on the instance that
+ * wrote the conversation last skips the read, and a copy that is no longer the row (another instance wrote,
+ * the conversation ended and started again elsewhere) is never written over it.
+ */
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initCrypto } from '../../src/crypto/index.js';
+import type { Capabilities, Reply, Turn } from '../../src/engine/index.js';
+import { createIntake, type Intake } from '../../src/intake/index.js';
+import { type Database, migrate } from '../../src/store/index.js';
+import { DANGEROUS_TEST_ONLY_MASTER_KEY, testConfig } from '../helper.js';
+import { backends } from '../support/databases.js';
+
+const CAPS: Capabilities = { buttons: true, deleteMessages: false };
+type Choices = Extract<Reply, { type: 'choices' }>;
+const lastChoices = (replies: Reply[]) => replies.filter((r): r is Choices => r.type === 'choices').at(-1);
+
+for (const backend of backends()) {
+  describe(`conversation rows kept by the instance that wrote them [${backend.name}]`, () => {
+    let db: Database;
+    let cleanup: () => Promise<void>;
+    /** Statements each instance sent (every query, in or out of a transaction). */
+    const counts = [0, 0];
+    const instances: Intake[] = [];
+
+    beforeAll(async () => {
+      await initCrypto();
+      ({ db, cleanup } = await backend.open());
+      await migrate(db);
+      for (let i = 0; i < 2; i++) {
+        const counted: Database = {
+          ...db,
+          query: (sql, params, options) => {
+            counts[i]! += 1;
+            return db.query(sql, params, options);
+          },
+          transaction: (fn) =>
+            db.transaction((tx) =>
+              fn({
+                ...tx,
+                query: (sql, params, options) => {
+                  counts[i]! += 1;
+                  return tx.query(sql, params, options);
+                },
+              }),
+            ),
+        };
+        instances.push(
+          await createIntake({
+            config: testConfig(),
+            db: counted,
+            masterKey: DANGEROUS_TEST_ONLY_MASTER_KEY,
+            logger: pino({ level: 'silent' }),
+          }),
+        );
+      }
+    });
+    afterAll(async () => {
+      await cleanup?.();
+    });
+
+    /** A turn of `user` on instance `i`, with the statements it sent. */
+    async function turn(
+      i: number,
+      user: string,
+      t: Turn,
+      extra: { eventId?: string; channel?: string } = {},
+    ) {
+      const before = counts[i]!;
+      const outcome = await instances[i]!.service.handleTurn({
+        channel: extra.channel ?? 'cli',
+        platformUserId: user,
+        turn: t,
+        ...(extra.eventId ? { eventId: extra.eventId, outbox: true } : {}),
+      });
+      return { outcome, statements: counts[i]! - before };
+    }
+
+    it('the next turn on the same instance is one statement; the first, and one after another instance wrote, read the row', async () => {
+      const user = `u-${randomUUID()}`;
+      const now = Date.now();
+      const first = await turn(0, user, {
+        kind: 'start',
+        now,
+        payload: 'jeune',
+        locale: 'fr',
+        capabilities: CAPS,
+      });
+      expect(first.statements).toBe(2);
+      let choices = lastChoices(first.outcome.replies)!;
+      const second = await turn(0, user, {
+        kind: 'choice',
+        now: now + 1,
+        stepId: choices.stepId,
+        optionId: 'unsafe',
+        capabilities: CAPS,
+      });
+      expect(second.statements).toBe(1);
+      choices = lastChoices(second.outcome.replies)!;
+      // Another instance writes: the first one's copy is stale, its next turn reads the row again (a lost
+      // compare-and-set, then the read and the write) and goes on from the other instance's answer.
+      const other = await turn(1, user, {
+        kind: 'choice',
+        now: now + 2,
+        stepId: choices.stepId,
+        optionId: 'continue',
+        capabilities: CAPS,
+      });
+      choices = lastChoices(other.outcome.replies)!;
+      const back = await turn(0, user, {
+        kind: 'choice',
+        now: now + 3,
+        stepId: choices.stepId,
+        optionId: 'me',
+        capabilities: CAPS,
+      });
+      expect(back.statements).toBe(3);
+      // The step after "me" (the age question), not a re-prompt of the step the copy was at.
+      expect(lastChoices(back.outcome.replies)!.options.map((o) => o.id)).toContain('age_15_16');
+    });
+
+    it('the work after sending keeps the copy exact: channel updates and the confirmed outbox are followed', async () => {
+      const user = `u-${randomUUID()}`;
+      const now = Date.now();
+      const service = instances[0]!.service;
+      const a = await turn(
+        0,
+        user,
+        { kind: 'start', now, payload: 'jeune', locale: 'fr', capabilities: CAPS },
+        { channel: 'telegram', eventId: '1' },
+      );
+      await service.recordChannelData('telegram', user, { ids: [10, 11] }, '1', [10, 11]);
+      const choices = lastChoices(a.outcome.replies)!;
+      const b = await turn(
+        0,
+        user,
+        { kind: 'choice', now: now + 1, stepId: choices.stepId, optionId: 'unsafe', capabilities: CAPS },
+        { channel: 'telegram', eventId: '2' },
+      );
+      expect(b.statements).toBe(1);
+      // The update recorded after sending was folded in by that turn.
+      expect(b.outcome.previousChannelData).toEqual({ ids: [10, 11] });
+      // A change recorded by another instance is not in this one's copy: the write sees it and reads again.
+      await instances[1]!.service.recordChannelData('telegram', user, { ids: [12] }, '2', [12]);
+      const c = await turn(
+        0,
+        user,
+        {
+          kind: 'choice',
+          now: now + 2,
+          stepId: lastChoices(b.outcome.replies)!.stepId,
+          optionId: 'continue',
+          capabilities: CAPS,
+        },
+        { channel: 'telegram', eventId: '3' },
+      );
+      expect(c.statements).toBe(3);
+      expect(c.outcome.previousChannelData).toEqual({ ids: [12] });
+    });
+
+    it('a conversation ended and started again on another instance: the old copy is never written over the new one', async () => {
+      const user = `u-${randomUUID()}`;
+      const now = Date.now();
+      await turn(0, user, { kind: 'start', now, payload: 'jeune', locale: 'fr', capabilities: CAPS });
+      // On the other instance: the youth conversation stopped, a professional one started (a new row).
+      await turn(1, user, { kind: 'text', now: now + 1, text: '/stop', locale: 'fr', capabilities: CAPS });
+      const pro = await turn(1, user, {
+        kind: 'start',
+        now: now + 2,
+        payload: 'pro',
+        locale: 'fr',
+        capabilities: CAPS,
+      });
+      const proChoices = lastChoices(pro.outcome.replies)!;
+      // The first instance still holds its copy of the youth row: its next turn must run on the professional one.
+      const next = await turn(0, user, {
+        kind: 'choice',
+        now: now + 3,
+        stepId: proChoices.stepId,
+        optionId: proChoices.options[0]!.id,
+        capabilities: CAPS,
+      });
+      expect(next.statements).toBe(3);
+      // The same press on a new professional conversation: the same next step.
+      const control = `u-${randomUUID()}`;
+      await turn(1, control, { kind: 'start', now, payload: 'pro', locale: 'fr', capabilities: CAPS });
+      const expected = await turn(1, control, {
+        kind: 'choice',
+        now: now + 3,
+        stepId: proChoices.stepId,
+        optionId: proChoices.options[0]!.id,
+        capabilities: CAPS,
+      });
+      expect(next.outcome.replies).toEqual(expected.outcome.replies);
+    });
+  });
+}
