@@ -61,6 +61,7 @@ import {
   insertFollowUpDiscard,
   insertReport,
   listReplies,
+  type NewReport,
   type PendingRow,
   type Queryable,
   readTurn,
@@ -545,22 +546,25 @@ export class IntakeService {
       defaultLang: config.languages.default,
     };
     const first = step(chosen.flow, chosen.state, input.turn, engineOptions);
-    // Effects that read or write other tables run with the turn's write in one transaction.
-    const needsTransaction = first.effects.some(
-      (e) => e.type === 'submit' || e.type === 'follow_up' || e.type === 'erase',
-    );
+    // Effects that read or write other tables run with the turn's write in one transaction. A submitted
+    // report needs none: it is inserted by the turn's write itself, only if that write succeeds.
+    const needsTransaction = first.effects.some((e) => e.type === 'follow_up' || e.type === 'erase');
 
     const finish = async (q: Queryable): Promise<TurnOutcome | undefined> => {
       let result = first;
       const replies: Reply[] = [...result.replies];
       let erased = false;
       let submitted: TurnOutcome['submitted'];
+      /** The report a submit sealed, inserted by the turn's write. */
+      let report: NewReport | undefined;
       const pending = [...result.effects];
       while (pending.length > 0) {
         const effect = pending.shift()!;
         switch (effect.type) {
           case 'submit': {
+            if (report) throw new Error('a turn submitted twice');
             const done = await this.submit(q, effect, input.channel, input.turn.now, input.notifyAddress);
+            if (done.ok) report = done.report;
             const follow: Turn = done.ok
               ? {
                   kind: 'submitted',
@@ -677,7 +681,13 @@ export class IntakeService {
             : {}),
         };
       }
-      if ((await writeTurn(q, write, event, outboxRow)) !== 'ok') return undefined;
+      if ((await writeTurn(q, write, event, outboxRow, report)) !== 'ok') return undefined;
+      if (report) {
+        logger.info(
+          { inbox: report.inboxId, kind: report.flowKind, urgency: report.urgency },
+          'report sealed and stored',
+        );
+      }
       if (write.op === 'save') {
         // The row as written: the updates read were folded (later ones, if any, make the copy stale).
         written = {
@@ -1025,7 +1035,8 @@ export class IntakeService {
     now: number,
     notifyAddress?: string,
   ): Promise<
-    { ok: true; reference: string; receipt?: string; inbox: string; urgency: Urgency } | { ok: false }
+    | { ok: true; reference: string; receipt?: string; inbox: string; urgency: Urgency; report: NewReport }
+    | { ok: false }
   > {
     const { config, logger, keyring, metrics } = this.deps;
     const decision = route(config.routing.rules, {
@@ -1073,7 +1084,7 @@ export class IntakeService {
       effect.notify && notifyAddress
         ? sealContact(keyring.current, JSON.stringify({ channel, address: notifyAddress, lang: effect.lang }))
         : undefined;
-    await insertReport(tx, {
+    const report: NewReport = {
       id,
       ...(contactSealed ? { contactSealed } : {}),
       reference,
@@ -1087,16 +1098,13 @@ export class IntakeService {
       receivedAt: new Date(now),
       keys: sealed.keys,
       ...receiptFields,
-    });
-    logger.info(
-      { inbox: decision.inbox, kind: effect.kind, urgency: decision.urgency },
-      'report sealed and stored',
-    );
+    };
     return {
       ok: true,
       reference,
       inbox: decision.inbox,
       urgency: decision.urgency,
+      report,
       ...(receipt ? { receipt } : {}),
     };
   }

@@ -7,6 +7,7 @@ import {
   type PendingRow,
   pendingParams,
 } from './outbox.js';
+import { type NewReport, reportCtes } from './reports.js';
 import { INSERT_TRAIL, type TrailRow, trailParams } from './trail.js';
 
 export interface ConversationRow {
@@ -242,6 +243,8 @@ export async function writeTurn(
   write: ConversationWrite,
   event?: { channel: string; eventHash: string },
   pending?: PendingRow,
+  /** A report the turn submitted: inserted with its keys by the same statement, only if the write succeeds. */
+  report?: NewReport,
 ): Promise<'ok' | 'conflict' | 'duplicate'> {
   const params: unknown[] = [];
   const p = (value: unknown, cast: string) => {
@@ -316,6 +319,7 @@ export async function writeTurn(
               ${p(pending.sealed, 'bytea')} FROM c
        ON CONFLICT (channel, event_hash) DO NOTHING)`);
   }
+  if (report) ctes.push(...reportCtes(report, p, 'c'));
   if (keepUnsentOf) {
     // Kept with the time it was written, so the purge of pending_replies counts from the turn.
     ctes.push(`k AS (INSERT INTO pending_replies (channel, event_hash, user_hash, sealed, created_at)
@@ -334,8 +338,9 @@ export async function writeTurn(
     if (e?.code === '23505') {
       const where = `${String(e.constraint ?? '')} ${String(e.message ?? '')}`;
       if (where.includes('processed_events')) return 'duplicate';
-      // A row under the new hash appeared meanwhile (insert or key rotation): another turn won.
-      if (where.includes('conversations')) return 'conflict';
+      // A row under the new hash appeared meanwhile (insert or key rotation): another turn won. A report's
+      // reference drawn twice (1 in ~7e8): the turn runs again and draws another.
+      if (where.includes('conversations') || where.includes('reports_reference')) return 'conflict';
     }
     throw err;
   }

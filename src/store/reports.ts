@@ -39,6 +39,41 @@ export interface ReportRow {
 const COLUMNS =
   'id, reference, inbox_id, flow_kind, channel, urgency, status, envelope_version, nonce, ciphertext, receipt_salt, receipt_public_key, received_at, closed_at';
 
+/**
+ * The report and its sealed keys as two data-modifying CTEs (`rr`, `rk`) for a larger statement, inserted once
+ * per row of `gate` (a CTE of at most one row: a turn's write inserts its report only if its compare-and-set
+ * succeeded). `p` adds a parameter with its cast and returns its placeholder.
+ */
+export function reportCtes(
+  r: NewReport,
+  p: (value: unknown, cast: string) => string,
+  gate: string,
+): string[] {
+  return [
+    `rr AS (
+       INSERT INTO reports (id, reference, inbox_id, flow_kind, channel, urgency, envelope_version, nonce, ciphertext,
+                            receipt_tag, receipt_salt, receipt_public_key, contact_sealed, received_at, updated_at)
+       SELECT ${p(r.id, 'uuid')}, ${p(r.reference, 'text')}, ${p(r.inboxId, 'text')}, ${p(r.flowKind, 'text')},
+              ${p(r.channel, 'text')}, ${p(r.urgency, 'text')}, ${p(r.envelopeVersion, 'int')}, ${p(r.nonce, 'text')},
+              ${p(r.ciphertext, 'text')}, ${p(r.receiptTag ?? null, 'text')}, ${p(r.receiptSalt ?? null, 'text')},
+              ${p(r.receiptPublicKey ?? null, 'text')}, ${p(r.contactSealed ?? null, 'text')},
+              ${p(r.receivedAt, 'timestamptz')}, ${p(r.receivedAt, 'timestamptz')}
+         FROM ${gate}
+       RETURNING id)`,
+    `rk AS (
+       INSERT INTO report_keys (report_id, coordinator_id, sealed_key)
+       SELECT rr.id, x.coordinator_id, x.sealed_key
+         FROM rr, unnest(${p(
+           r.keys.map((k) => k.coordinatorId),
+           'uuid[]',
+         )}, ${p(
+           r.keys.map((k) => k.sealedKey),
+           'text[]',
+         )}) WITH ORDINALITY AS x(coordinator_id, sealed_key, n)
+        ORDER BY x.n)`,
+  ];
+}
+
 export async function insertReport(tx: Queryable, r: NewReport): Promise<void> {
   // The report and its sealed keys in one statement (one round trip whatever the number of coordinators).
   await tx.query(

@@ -77,7 +77,7 @@ for (const backend of backends()) {
       await intake.service.forget('cli', user);
     });
 
-    it('seals a youth report to the inbox coordinators, routes it, and deletes the conversation in the same transaction', async () => {
+    it('seals a youth report to the inbox coordinators, routes it, and deletes the conversation in the same statement', async () => {
       await createCoordinator(
         db,
         await testKeyring(),

@@ -3,6 +3,7 @@
  * after it, the outbox riding on the state's write, and channel updates appended without the lock but never
  * lost to a turn in progress.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appendChannelUpdate,
@@ -169,6 +170,73 @@ for (const backend of backends()) {
       expect((await readTurn(db, ['nobody'], { channel: 'telegram', eventHash: 'cas-4' })).seen).toBe(true);
       expect(await writeTurn(db, { op: 'delete', userHash: 'c1', version: 2 })).toBe('ok');
       expect((await readTurn(db, ['c1'])).row).toBeUndefined();
+    });
+
+    it('a submitted report is inserted by the write itself, only when its compare-and-set wins; a reference drawn twice is a conflict', async () => {
+      const report = (reference: string) => ({
+        id: randomUUID(),
+        reference,
+        inboxId: 'coordination',
+        flowKind: 'youth' as const,
+        channel: 'telegram',
+        urgency: 'high' as const,
+        envelopeVersion: 1,
+        nonce: 'n',
+        ciphertext: 'c',
+        receiptTag: `tag-${reference}`,
+        receivedAt: new Date(),
+        keys: [],
+      });
+      const count = async (reference: string) =>
+        (
+          await db.query<{ n: number }>('SELECT count(*)::int AS n FROM reports WHERE reference = $1', [
+            reference,
+          ])
+        ).rows[0]!.n;
+      expect(await writeTurn(db, { op: 'save', row: row('s1', 'answers') })).toBe('ok');
+      const version = (await readTurn(db, ['s1'])).row!.version;
+      // Lost: another turn wrote the conversation since it was read. No report.
+      const lost = await writeTurn(
+        db,
+        { op: 'delete', userHash: 's1', version: version + 1 },
+        { channel: 'telegram', eventHash: 'sub-1' },
+        undefined,
+        report('REF-LOST'),
+      );
+      expect(lost).toBe('conflict');
+      expect(await count('REF-LOST')).toBe(0);
+      // A reference already taken: nothing written, the caller runs the turn again with another one.
+      expect(
+        await writeTurn(
+          db,
+          { op: 'none' },
+          { channel: 'telegram', eventHash: 'sub-0' },
+          undefined,
+          report('REF-1'),
+        ),
+      ).toBe('ok');
+      const taken = await writeTurn(
+        db,
+        { op: 'delete', userHash: 's1', version },
+        { channel: 'telegram', eventHash: 'sub-2' },
+        undefined,
+        report('REF-1'),
+      );
+      expect(taken).toBe('conflict');
+      expect((await readTurn(db, ['s1'], { channel: 'telegram', eventHash: 'sub-2' })).seen).toBe(false);
+      expect((await readTurn(db, ['s1'])).row?.version).toBe(version);
+      // Won: the conversation goes, the event is recorded and the report is there, in one statement.
+      const won = await writeTurn(
+        db,
+        { op: 'delete', userHash: 's1', version },
+        { channel: 'telegram', eventHash: 'sub-2' },
+        undefined,
+        report('REF-2'),
+      );
+      expect(won).toBe('ok');
+      expect(await count('REF-2')).toBe(1);
+      expect((await readTurn(db, ['s1'], { channel: 'telegram', eventHash: 'sub-2' })).seen).toBe(true);
+      expect((await readTurn(db, ['s1'])).row).toBeUndefined();
     });
 
     it('keeps the outbox entry in the row, clears it once sent, and never loses one left unsent', async () => {
