@@ -34,6 +34,26 @@ function replacer(_key: string, value: unknown) {
   return value === null ? undefined : value;
 }
 
+/** Whether a payload holds a null anywhere (rare): only then is the slower replacer pass needed. */
+function holdsNull(value: unknown): boolean {
+  if (value === null) return true;
+  if (typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (holdsNull(item)) return true;
+    return false;
+  }
+  for (const key in value) if (holdsNull((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
+/** The JSON body of a call: a replacer function takes V8 off its fast serializer, so it runs only if needed. */
+export function callBody(payload: object): Buffer {
+  return Buffer.from(
+    holdsNull(payload) ? JSON.stringify(payload, replacer) : JSON.stringify(payload),
+    'utf8',
+  );
+}
+
 /**
  * Replaces the transport of `telegram` (its `callApi`) with a keep-alive `http.request`. `agent` defaults to
  * a keep-alive agent for the API root's protocol.
@@ -55,7 +75,7 @@ export function useLeanTransport(
 
   const lean = (method: string, payload: object): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      const body = Buffer.from(JSON.stringify(payload, replacer), 'utf8');
+      const body = callBody(payload);
       const req = request(
         {
           agent,
