@@ -325,6 +325,27 @@ function referenceTaken(err: unknown): boolean {
   );
 }
 
+/**
+ * A channel update as sealed after sending: the change alone, or (`v: SENT_BLOB`) the change with the ids of
+ * the messages exchanged, when the same blob is also the trail batch.
+ */
+const SENT_BLOB = 2;
+type SentBlob = ChannelData | { v: typeof SENT_BLOB; c: ChannelData; t: MessageId[] };
+
+const isSentPair = (v: unknown): v is { v: 2; c: ChannelData; t: MessageId[] } =>
+  typeof v === 'object' && v !== null && (v as { v?: unknown }).v === SENT_BLOB && 'c' in v && 't' in v;
+
+/** The channel change of a sealed update. */
+function sentChange(blob: unknown): ChannelData {
+  return (isSentPair(blob) ? blob.c : blob) as ChannelData;
+}
+
+/** The message ids of a sealed update that is also a trail batch (else none). */
+function sentIds(blob: unknown): unknown {
+  if (!isSentPair(blob)) throw new Error('not a trail batch');
+  return blob.t;
+}
+
 /** Thrown inside a turn's transaction to roll it back when its compare-and-set lost. */
 class TurnConflict extends Error {
   override name = 'TurnConflict';
@@ -755,22 +776,25 @@ export class IntakeService {
     messageIds?: MessageId[],
   ): Promise<void> {
     const { keyring } = this.deps;
-    const sealed =
-      change && Object.keys(change).length > 0
-        ? sealState(keyring.current, `${channel}:data`, platformUserId, JSON.stringify(change))
-        : undefined;
+    const hasChange = change !== undefined && Object.keys(change).length > 0;
+    const hasIds = messageIds !== undefined && messageIds.length > 0;
     const hashes = this.userHashes(channel, platformUserId);
     const entry: AfterSend = { userHashes: hashes };
-    if (sealed) entry.sealed = sealed;
-    if (deliveredEventId !== undefined) {
-      entry.delivered = { channel, eventHash: this.eventHash(channel, deliveredEventId) };
-    }
-    if (messageIds && messageIds.length > 0) {
+    if (hasChange) {
+      // One sealed blob for both: the channel update (folded by the next turn) and, with ids, the trail batch
+      // (read by /effacer), the same bytes in both places: one encryption instead of two.
+      const sent: SentBlob = hasIds ? { v: SENT_BLOB, c: change, t: messageIds } : change;
+      entry.sealed = sealState(keyring.current, `${channel}:data`, platformUserId, JSON.stringify(sent));
+      if (hasIds) entry.trail = { userHash: hashes[0]!, channel, sealed: entry.sealed };
+    } else if (hasIds) {
       entry.trail = {
         userHash: hashes[0]!,
         channel,
         sealed: this.sealTrail(channel, platformUserId, messageIds),
       };
+    }
+    if (deliveredEventId !== undefined) {
+      entry.delivered = { channel, eventHash: this.eventHash(channel, deliveredEventId) };
     }
     if (!entry.sealed && !entry.delivered && !entry.trail) return;
     await this.afterSend(entry);
@@ -844,19 +868,27 @@ export class IntakeService {
     return sealState(this.deps.keyring.current, `${channel}:trail`, platformUserId, JSON.stringify(ids));
   }
 
-  /** The ids of sealed trail batches, in order; a batch that cannot be opened (old key) is skipped. */
+  /**
+   * The ids of sealed trail batches, in order; a batch that cannot be opened (old key) is skipped. A batch is
+   * a list of ids sealed for the trail, or the blob of a turn's work after sending (channel update and ids).
+   */
   private openTrail(channel: string, platformUserId: string, batches: Uint8Array[]): MessageId[] {
     const ids: MessageId[] = [];
+    const { all } = this.deps.keyring;
     for (const sealed of batches) {
+      let batch: unknown;
       try {
-        const batch: unknown = JSON.parse(
-          openState(this.deps.keyring.all, `${channel}:trail`, platformUserId, sealed).json,
-        );
-        if (!Array.isArray(batch)) continue;
-        for (const id of batch) if (typeof id === 'number' || typeof id === 'string') ids.push(id);
+        batch = sentIds(JSON.parse(openState(all, `${channel}:data`, platformUserId, sealed).json));
       } catch {
-        // Sealed under a master key no longer held: those messages can no longer be found.
+        try {
+          batch = JSON.parse(openState(all, `${channel}:trail`, platformUserId, sealed).json);
+        } catch {
+          // Sealed under a master key no longer held: those messages can no longer be found.
+          continue;
+        }
       }
+      if (!Array.isArray(batch)) continue;
+      for (const id of batch) if (typeof id === 'number' || typeof id === 'string') ids.push(id);
     }
     return [...new Set(ids)];
   }
@@ -886,10 +918,10 @@ export class IntakeService {
     let out: ChannelData | undefined = stored.c;
     for (const sealed of row.channel_updates) {
       try {
-        const change = JSON.parse(
-          openState(this.deps.keyring.all, `${channel}:data`, platformUserId, sealed).json,
+        const change = sentChange(
+          JSON.parse(openState(this.deps.keyring.all, `${channel}:data`, platformUserId, sealed).json),
         );
-        out = merge(out, change as ChannelData);
+        out = merge(out, change);
       } catch {
         // Sealed under a key no longer held: the change is lost (at worst /effacer deletes fewer messages).
       }
