@@ -3,7 +3,7 @@
  * after it, the outbox riding on the state's write, and channel updates appended without the lock but never
  * lost to a turn in progress.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appendChannelUpdate,
@@ -170,6 +170,32 @@ for (const backend of backends()) {
       expect((await readTurn(db, ['nobody'], { channel: 'telegram', eventHash: 'cas-4' })).seen).toBe(true);
       expect(await writeTurn(db, { op: 'delete', userHash: 'c1', version: 2 })).toBe('ok');
       expect((await readTurn(db, ['c1'])).row).toBeUndefined();
+    });
+
+    it('keeps a sealed row of a few KB whole in its page: no compression attempt, nothing moved to TOAST', async () => {
+      // Ciphertext never compresses: a row over ~2 KB (a long question in its outbox entry) used to be
+      // compressed in vain and moved out of line at every write (migration 0018).
+      const state = randomBytes(1800);
+      const noise = (n: number) => (n === 1800 ? state : randomBytes(n));
+      const toast = async () =>
+        (
+          await db.query<{ n: string }>(
+            "SELECT pg_relation_size(reltoastrelid)::text AS n FROM pg_class WHERE relname = 'conversations'",
+          )
+        ).rows[0]!.n;
+      expect(await toast()).toBe('0');
+      const big = { ...row('t1', ''), state: noise(1800) };
+      const outbox = { channel: 'telegram', eventHash: 'toast-1', userHash: 't1', sealed: noise(3000) };
+      expect(
+        await writeTurn(db, { op: 'save', row: big }, { channel: 'telegram', eventHash: 'toast-1' }, outbox),
+      ).toBe('ok');
+      expect(await toast()).toBe('0');
+      expect(Buffer.from((await readTurn(db, ['t1'])).row!.state).equals(Buffer.from(noise(1800)))).toBe(
+        true,
+      );
+      expect(
+        await writeTurn(db, { op: 'delete', userHash: 't1', version: 1, unsent: true, dropUnsent: true }),
+      ).toBe('ok');
     });
 
     it('a submitted report is inserted by the write itself, only when its compare-and-set wins; a reference drawn twice is a conflict', async () => {
