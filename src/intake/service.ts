@@ -314,8 +314,14 @@ const MAX_TURN_ATTEMPTS = 8;
 const TURN_CACHE_SIZE = 4096;
 const TURN_CACHE_AGE_MS = 15 * 60_000;
 
-/** A new conversation row starts at a random version: a copy of a deleted row never matches its successor. */
-const newRowVersion = () => randomInt(1, 2 ** 47);
+/**
+ * A new conversation row starts at a random version: a copy of a deleted row never matches its successor.
+ * Versions start at 2^20 or above, and only such rows are kept: a row an earlier version of the service
+ * inserted (at 1, counting up by one a turn) is never kept, so during a rolling upgrade its successor cannot
+ * match a copy either.
+ */
+const KEPT_FROM_VERSION = 2 ** 20;
+const newRowVersion = () => randomInt(KEPT_FROM_VERSION, 2 ** 47);
 
 /** A report's reference drawn twice (its unique constraint): the turn runs again with a new one. */
 function referenceTaken(err: unknown): boolean {
@@ -570,6 +576,9 @@ export class IntakeService {
     // Effects that read or write other tables run with the turn's write in one transaction. A submitted
     // report needs none: it is inserted by the turn's write itself, only if that write succeeds.
     const needsTransaction = first.effects.some((e) => e.type === 'follow_up' || e.type === 'erase');
+    // Those turns (`/suivi`, `/effacer`) start from a read: their effects count receipt attempts and take the
+    // trail before the write, which a stale copy or a redelivery would do for nothing.
+    if (needsTransaction && kept) return undefined;
 
     const finish = async (q: Queryable): Promise<TurnOutcome | undefined> => {
       let result = first;
@@ -756,7 +765,7 @@ export class IntakeService {
       }
     }
     // Committed: keep the row as written for the next turn; a row that is gone leaves no copy behind.
-    if (out && written) this.turnCache.put(written);
+    if (out && written && written.version >= KEPT_FROM_VERSION) this.turnCache.put(written);
     else if (out) this.turnCache.forget(hashes[0]!);
     return out;
   }

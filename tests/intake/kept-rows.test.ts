@@ -53,6 +53,8 @@ for (const backend of backends()) {
             db: counted,
             masterKey: DANGEROUS_TEST_ONLY_MASTER_KEY,
             logger: pino({ level: 'silent' }),
+            // One `/suivi` attempt per user and window: a second count shows as "throttled".
+            receiptLimits: { perUser: { max: 1, windowMs: 60_000 } },
           }),
         );
       }
@@ -158,6 +160,70 @@ for (const backend of backends()) {
       );
       expect(c.statements).toBe(3);
       expect(c.outcome.previousChannelData).toEqual({ ids: [12] });
+    });
+
+    it('a row an earlier version of the service inserted (version 1, counting up) is never kept', async () => {
+      const user = `u-${randomUUID()}`;
+      const now = Date.now();
+      const first = await turn(0, user, {
+        kind: 'start',
+        now,
+        payload: 'jeune',
+        locale: 'fr',
+        capabilities: CAPS,
+      });
+      // As an older instance leaves it: its rows start at 1 (a successor row could reach a kept version).
+      await db.query('UPDATE conversations SET version = 1 WHERE user_hash = $1', [
+        instances[0]!.service.userHash('cli', user),
+      ]);
+      const choices = lastChoices(first.outcome.replies)!;
+      const a = await turn(0, user, {
+        kind: 'choice',
+        now: now + 1,
+        stepId: choices.stepId,
+        optionId: 'unsafe',
+        capabilities: CAPS,
+      });
+      expect(a.statements).toBe(3);
+      const b = await turn(0, user, {
+        kind: 'choice',
+        now: now + 2,
+        stepId: lastChoices(a.outcome.replies)!.stepId,
+        optionId: 'continue',
+        capabilities: CAPS,
+      });
+      // Written at version 2 by this turn: not kept, so the next turn reads.
+      expect(b.statements).toBe(2);
+    });
+
+    it('/suivi never starts from a copy: a receipt attempt is counted once, by the turn that is written', async () => {
+      const user = `u-${randomUUID()}`;
+      const now = Date.now();
+      const first = await turn(0, user, {
+        kind: 'start',
+        now,
+        payload: 'jeune',
+        locale: 'fr',
+        capabilities: CAPS,
+      });
+      // The other instance answers: this one's copy is stale (its write would lose and the turn run again).
+      await turn(1, user, {
+        kind: 'choice',
+        now: now + 1,
+        stepId: lastChoices(first.outcome.replies)!.stepId,
+        optionId: 'unsafe',
+        capabilities: CAPS,
+      });
+      const suivi = await turn(0, user, {
+        kind: 'text',
+        now: now + 2,
+        text: '/suivi ABCD-EFGH-JKLM',
+        locale: 'fr',
+        capabilities: CAPS,
+      });
+      const said = suivi.outcome.replies.map((r) => ('text' in r ? r.text : '')).join(' ');
+      // The one allowed attempt, answered as an unknown code, not refused as too many attempts.
+      expect(said).toContain('Aucune réponse pour ce code');
     });
 
     it('a conversation ended and started again on another instance: the old copy is never written over the new one', async () => {
