@@ -323,14 +323,6 @@ const TURN_CACHE_AGE_MS = 15 * 60_000;
 const KEPT_FROM_VERSION = 2 ** 20;
 const newRowVersion = () => randomInt(KEPT_FROM_VERSION, 2 ** 47);
 
-/** A report's reference drawn twice (its unique constraint): the turn runs again with a new one. */
-function referenceTaken(err: unknown): boolean {
-  const e = err as { code?: unknown; constraint?: unknown; message?: unknown } | null;
-  return (
-    e?.code === '23505' && `${String(e.constraint ?? '')} ${String(e.message ?? '')}`.includes('reference')
-  );
-}
-
 /**
  * A channel update as sealed after sending: the change alone, or (`v: SENT_BLOB`) the change with the ids of
  * the messages exchanged, when the same blob is also the trail batch.
@@ -755,12 +747,12 @@ export class IntakeService {
       try {
         out = await db.transaction(async (tx) => {
           const done = await finish(tx);
-          // Rolls back what the effects wrote (a report, a taken trail) with the turn that lost the race.
+          // Rolls back what the effects took (the trail of an /effacer) with the turn that lost the race.
           if (!done) throw new TurnConflict();
           return done;
         });
       } catch (err) {
-        if (err instanceof TurnConflict || referenceTaken(err)) return undefined;
+        if (err instanceof TurnConflict) return undefined;
         throw err;
       }
     }
