@@ -30,8 +30,14 @@ export interface TelegramPluginOptions {
   handlerTimeoutMs?: number;
 }
 
-/** A telegraf bot on the configured API root (its own webhook-reply mode is off: the route does that). */
-export function createBot(config: Pick<TelegramConfig, 'token' | 'apiRoot'>): Telegraf {
+/**
+ * A telegraf bot on the configured API root (its own webhook-reply mode is off: the route does that), and
+ * the function that closes its connections to the Bot API.
+ */
+export function createBot(config: Pick<TelegramConfig, 'token' | 'apiRoot'>): {
+  bot: Telegraf;
+  close: () => Promise<void>;
+} {
   const bot = new Telegraf(config.token, {
     telegram: { apiRoot: config.apiRoot, webhookReply: false },
     handlerTimeout: HANDLER_TIMEOUT_MS,
@@ -46,10 +52,10 @@ export function createBot(config: Pick<TelegramConfig, 'token' | 'apiRoot'>): Te
     can_read_all_group_messages: false,
     supports_inline_queries: false,
   };
-  // The Bot API calls go through a keep-alive `http.request` instead of telegraf's node-fetch transport
+  // The Bot API calls go through undici's keep-alive pool instead of telegraf's node-fetch transport
   // (which, for an http root such as a local Bot API server, also opened a new connection per call).
-  useLeanTransport(bot.telegram, config);
-  return bot;
+  const close = useLeanTransport(bot.telegram, config);
+  return { bot, close };
 }
 
 function digest(value: string): Buffer {
@@ -65,7 +71,9 @@ export const telegramChannel: FastifyPluginAsync<TelegramPluginOptions> = async 
   if (!settings) return;
   app.intake.channels.telegram = settings.mode === 'polling' ? 'on (polling)' : 'on';
   const logger = app.log.child({ channel: 'telegram' });
-  const bot = createBot(settings);
+  const { bot, close } = createBot(settings);
+  // Runs once the server has closed and the requests in flight have ended (Fastify closes it first).
+  app.addHook('onClose', close);
   const channel = new TelegramChannel({
     telegram: bot.telegram,
     service: pipeline.service,

@@ -14,15 +14,19 @@ export async function registerBot(
 ): Promise<string> {
   if (!config.webhookSecret) throw new Error('registerBot: a webhook secret is required');
   const url = `${publicUrl.replace(/\/+$/, '')}${WEBHOOK_PATH}`;
-  const bot = createBot(config);
-  await bot.telegram.setWebhook(url, {
-    secret_token: config.webhookSecret,
-    allowed_updates: [...ALLOWED_UPDATES],
-    drop_pending_updates: options.dropPendingUpdates ?? false,
-    max_connections: 40,
-  });
-  await bot.telegram.setMyCommands(TEXTS.fr.commands);
-  await bot.telegram.setMyCommands(TEXTS.fr.commands, { language_code: 'fr' });
-  await bot.telegram.setMyCommands(TEXTS.en.commands, { language_code: 'en' });
+  const { bot, close } = createBot(config);
+  try {
+    await bot.telegram.setWebhook(url, {
+      secret_token: config.webhookSecret,
+      allowed_updates: [...ALLOWED_UPDATES],
+      drop_pending_updates: options.dropPendingUpdates ?? false,
+      max_connections: 40,
+    });
+    await bot.telegram.setMyCommands(TEXTS.fr.commands);
+    await bot.telegram.setMyCommands(TEXTS.fr.commands, { language_code: 'fr' });
+    await bot.telegram.setMyCommands(TEXTS.en.commands, { language_code: 'en' });
+  } finally {
+    await close();
+  }
   return url;
 }

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { callBody } from '../../../src/channels/telegram/transport.js';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Telegram, TelegramError } from 'telegraf';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callBody, useLeanTransport } from '../../../src/channels/telegram/transport.js';
 
 describe('lean Bot API transport: the JSON body', () => {
   it('drops null fields at any depth, as telegraf does, and sends everything else as is', () => {
@@ -23,5 +26,101 @@ describe('lean Bot API transport: the JSON body', () => {
       chat_id: 42,
       reply_markup: { inline_keyboard: [[{ text: 'Non', url: 'https://x' }]] },
     });
+  });
+});
+
+describe('lean Bot API transport: calls through the connection pool', () => {
+  const token = '123456:secret-token-never-in-an-error';
+  let server: Server;
+  let root: string;
+  const seen: { url: string; body: unknown; connection: string | undefined }[] = [];
+  /** What the server does with the next requests, by method. */
+  const behave = new Map<string, (res: ServerResponse) => void>();
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({
+          url: req.url ?? '',
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+          connection: req.headers.connection,
+        });
+        const method = (req.url ?? '').split('/').pop() ?? '';
+        const act = behave.get(method);
+        if (act) return act(res);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: true, result: { message_id: seen.length } }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    root = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('posts the JSON to {root}/bot{token}/{method} on kept-alive connections, and returns the result', async () => {
+    const telegram = new Telegram(token, { apiRoot: root });
+    const close = useLeanTransport(telegram, { token, apiRoot: root });
+    seen.length = 0;
+    const sockets = new Set<unknown>();
+    server.on('connection', (s) => sockets.add(s));
+    const first = await telegram.sendMessage(42, 'Bonjour');
+    for (let i = 0; i < 19; i++) await telegram.sendMessage(42, `n${i}`);
+    expect(first.message_id).toBe(1);
+    expect(seen[0]).toMatchObject({
+      url: `/bot${token}/sendMessage`,
+      body: { chat_id: 42, text: 'Bonjour' },
+    });
+    expect(seen).toHaveLength(20);
+    // Twenty calls one after the other: connections kept open between calls (the pool may open a second one
+    // while the first is finishing a response), not one a call.
+    expect(sockets.size).toBeLessThanOrEqual(2);
+    await close();
+  });
+
+  it('throws telegraf errors for refusals and server errors, and never names the path (it holds the token)', async () => {
+    const telegram = new Telegram(token, { apiRoot: root });
+    const close = useLeanTransport(telegram, { token, apiRoot: root });
+    behave.set('sendMessage', (res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' }),
+      );
+    });
+    const refused = await telegram.sendMessage(42, 'x').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TelegramError);
+    expect((refused as TelegramError).code).toBe(403);
+    behave.set('sendMessage', (res) => {
+      res.writeHead(502);
+      res.end('<html>bad gateway</html>');
+    });
+    const failed = await telegram.sendMessage(42, 'x').catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(TelegramError);
+    expect((failed as TelegramError).code).toBe(502);
+    behave.set('sendMessage', (res) => res.socket?.destroy());
+    const dropped = await telegram.sendMessage(42, 'x').catch((e: unknown) => e);
+    expect(dropped).toBeInstanceOf(Error);
+    expect(String((dropped as Error).message)).toMatch(/^Bot API call sendMessage failed/);
+    behave.clear();
+    for (const err of [refused, failed, dropped]) {
+      expect(`${(err as Error).message} ${(err as Error).stack}`).not.toContain('secret-token');
+    }
+    // The pool still works after a dropped connection.
+    expect((await telegram.sendMessage(42, 'again')).message_id).toBeGreaterThan(0);
+    await close();
+  });
+
+  it('refuses calls once closed (the service stopped)', async () => {
+    const telegram = new Telegram(token, { apiRoot: root });
+    const close = useLeanTransport(telegram, { token, apiRoot: root });
+    await telegram.sendMessage(42, 'x');
+    await close();
+    const after = await telegram.sendMessage(42, 'y').catch((e: unknown) => e);
+    expect(after).toBeInstanceOf(Error);
+    expect(String((after as Error).message)).not.toContain('secret-token');
   });
 });
