@@ -21,7 +21,7 @@ import { type TelegramPluginOptions, telegramChannel, telegramEnabled } from './
 import type { AppConfig } from './config/index.js';
 import { inboxPlugin } from './inbox/index.js';
 import { createIntake, type Intake, inboxReadiness, unclosedReportsWarning } from './intake/index.js';
-import { createLogger } from './logger.js';
+import { createLogger, lazyRequestLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { errorHandling } from './plugins/errors.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
@@ -117,6 +117,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     logController: new OneLinePerRequest(() => logger),
+    // A request's own logger is made only if something logs through it (most requests do not).
+    childLoggerFactory: (parent, bindings, options) =>
+      lazyRequestLogger(parent as Logger, bindings, options as { level?: string }),
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false, useDefaults: true },
     },

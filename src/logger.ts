@@ -140,3 +140,49 @@ export function createLogger(settings: LoggerSettings): Logger {
   // can lose the lines of the last instant.
   return pino(options, pino.destination({ dest: 1, sync: false }));
 }
+
+/** The methods Fastify checks a request's logger has (and calls): they exist before the child is made. */
+const LOG_METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent', 'child'] as const;
+
+/**
+ * Fastify's `childLoggerFactory`: a request's logger (bound to its request id) made on its first use only.
+ * Most requests never log through it (the "request completed" line has its own logger), and making a pino
+ * child runs the redaction pass over its bindings: a measurable share of a webhook turn's CPU. Anything
+ * other than the log methods and `isLevelEnabled` (a property, `bindings()`, ...) makes the child at once.
+ */
+export function lazyRequestLogger(
+  parent: Logger,
+  bindings: Record<string, unknown>,
+  options: { level?: string } & Record<string, unknown>,
+): Logger {
+  let child: Logger | undefined;
+  const real = (): Logger => {
+    child ??= parent.child(bindings, options);
+    return child;
+  };
+  const methods = new Map<PropertyKey, unknown>();
+  for (const name of LOG_METHODS) {
+    methods.set(name, (...args: unknown[]) => (real()[name] as (...a: unknown[]) => unknown)(...args));
+  }
+  methods.set('isLevelEnabled', (level: string) => {
+    if (child) return child.isLevelEnabled(level);
+    const values = parent.levels.values;
+    const own = values[options.level ?? parent.level];
+    const asked = values[level];
+    return own !== undefined && asked !== undefined && asked >= own;
+  });
+  return new Proxy({} as Logger, {
+    get(_target, prop) {
+      if (methods.has(prop)) return methods.get(prop);
+      const c = real();
+      const value = Reflect.get(c, prop, c);
+      return typeof value === 'function' ? value.bind(c) : value;
+    },
+    set(_target, prop, value) {
+      return Reflect.set(real(), prop, value);
+    },
+    has(_target, prop) {
+      return methods.has(prop) || Reflect.has(real(), prop);
+    },
+  });
+}

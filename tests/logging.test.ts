@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createLogger, lazyRequestLogger } from '../src/logger.js';
 import { buildTestApp } from './helper.js';
 
 describe('logging never carries content or secrets', () => {
@@ -72,6 +73,60 @@ describe('routes marked sensitive', () => {
       expect(t.logs.text).toContain('plain-debug-line');
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('the logger of a request', () => {
+  it('is made on its first use only, and then logs as a pino child with its bindings and redaction', async () => {
+    const lines: string[] = [];
+    const root = createLogger({ level: 'info', destination: { write: (l: string) => lines.push(l) } });
+    let made = 0;
+    const child = root.child.bind(root);
+    root.child = ((...args: Parameters<typeof root.child>) => {
+      made += 1;
+      return child(...args);
+    }) as typeof root.child;
+    const quiet = lazyRequestLogger(root, { reqId: 'r-1' }, {});
+    // What Fastify does with every request's logger: checks its methods, asks whether info is on.
+    for (const m of ['info', 'error', 'debug', 'fatal', 'warn', 'trace', 'child']) {
+      expect(typeof (quiet as unknown as Record<string, unknown>)[m]).toBe('function');
+    }
+    expect(quiet.isLevelEnabled('info')).toBe(true);
+    expect(quiet.isLevelEnabled('debug')).toBe(false);
+    expect(made).toBe(0);
+    const used = lazyRequestLogger(root, { reqId: 'r-2' }, {});
+    used.info({ text: 'MARKER-content' }, 'hello');
+    used.warn('again');
+    expect(made).toBe(1);
+    const parsed = lines.map((l) => JSON.parse(l));
+    expect(parsed.map((l) => [l.reqId, l.msg])).toEqual([
+      ['r-2', 'hello'],
+      ['r-2', 'again'],
+    ]);
+    expect(lines.join('')).not.toContain('MARKER-content');
+  });
+
+  it('answers isLevelEnabled as the real child would, for every level and a route level', () => {
+    const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+    for (const rootLevel of [...levels, 'silent']) {
+      const root = createLogger({ level: rootLevel, destination: { write: () => {} } });
+      for (const routeLevel of [undefined, ...levels]) {
+        const options = routeLevel ? { level: routeLevel } : {};
+        const lazy = lazyRequestLogger(root, { reqId: 'x' }, options);
+        const real = root.child({ reqId: 'x' }, options);
+        for (const asked of levels) {
+          expect([rootLevel, routeLevel, asked, lazy.isLevelEnabled(asked)]).toEqual([
+            rootLevel,
+            routeLevel,
+            asked,
+            real.isLevelEnabled(asked),
+          ]);
+        }
+        // Once made, the child answers itself (a level changed on it is seen).
+        lazy.level = 'fatal';
+        expect(lazy.isLevelEnabled('error')).toBe(false);
+      }
     }
   });
 });

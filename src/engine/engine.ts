@@ -8,7 +8,7 @@
 import { type Command, isEmergencyWord, normalize, parseCommand } from './commands.js';
 import { evaluate, maxUrgency, resolveNext } from './conditions.js';
 import { formatProblem, isSkipWord, matchesFormat } from './formats.js';
-import { ENGINE_VERSION, isValidState } from './state.js';
+import { ENGINE_VERSION, isValidState, stepIndex } from './state.js';
 import { type EngineStrings, stringsFor } from './strings.js';
 import type {
   Answer,
@@ -142,7 +142,7 @@ export function step(
 
 function run(flow: Flow, stored: ConversationState | null, turn: Turn, options: EngineOptions): StepResult {
   const idle = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-  const steps = new Map(flow.steps.map((s) => [s.id, s]));
+  const steps = stepIndex(flow);
   let current: ConversationState | undefined;
   let notice: 'discarded' | 'expired' | undefined;
   if (stored !== null && stored !== undefined) {

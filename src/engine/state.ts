@@ -104,7 +104,7 @@ export function isValidState(value: unknown, flow?: Flow): value is Conversation
 
   if (v[0] !== ENGINE_VERSION || v[1] !== flow.id || v[2] !== flow.version) return false;
   if (!flow.languages.includes(lang as never)) return false;
-  const steps = new Map(flow.steps.map((s) => [s.id, s]));
+  const steps = stepIndex(flow);
   const current = steps.get(stepId);
   if (!current || !WAITING.has(current.type)) return false;
   for (const [id, answer] of Object.entries(answers)) {
@@ -124,4 +124,15 @@ export function isValidState(value: unknown, flow?: Flow): value is Conversation
   if (mode === 'change' && current.type !== 'summary') return false;
   if (returnTo !== undefined && steps.get(returnTo)?.type !== 'summary') return false;
   return true;
+}
+
+/** Steps of a flow by id, built once per flow (every turn looks steps up; flows do not change once loaded). */
+const stepIndexes = new WeakMap<Flow['steps'], { size: number; byId: ReadonlyMap<string, Step> }>();
+
+export function stepIndex(flow: Flow): ReadonlyMap<string, Step> {
+  const known = stepIndexes.get(flow.steps);
+  if (known && known.size === flow.steps.length) return known.byId;
+  const byId = new Map(flow.steps.map((s) => [s.id, s]));
+  stepIndexes.set(flow.steps, { size: flow.steps.length, byId });
+  return byId;
 }

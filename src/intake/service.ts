@@ -170,6 +170,9 @@ export interface ReceiptLimits {
   redisPrefix?: string;
 }
 
+/** Event hashes kept between a turn and its work after sending (more than the turns in flight). */
+const TURN_EVENT_HASHES = 1024;
+
 /** Receipt attempts per user hash (5 per 15 minutes) and in total (120 per minute). */
 const RECEIPT_PER_USER = { max: 5, windowMs: 15 * 60_000 };
 const RECEIPT_GLOBAL = { max: 120, windowMs: 60_000 };
@@ -368,6 +371,8 @@ export class IntakeService {
   }[] = [];
   private afterSendFlushing = 0;
   private readonly hashCache = new Map<string, string[]>();
+  /** Event hashes computed by turns, for their work after sending (`takeEventHash`). */
+  private readonly turnEventHashes = new Map<string, string>();
   private afterSendScheduled = false;
   private readonly turnCache = new TurnCache(TURN_CACHE_SIZE, TURN_CACHE_AGE_MS);
 
@@ -486,7 +491,8 @@ export class IntakeService {
   async handleTurn(input: InboundTurn): Promise<TurnOutcome> {
     const { logger, metrics } = this.deps;
     const hashes = this.userHashes(input.channel, input.platformUserId);
-    const eventHash = input.eventId === undefined ? undefined : this.eventHash(input.channel, input.eventId);
+    const eventHash =
+      input.eventId === undefined ? undefined : this.eventHash(input.channel, input.eventId, true);
     let outcome: TurnOutcome | undefined;
     // The first attempt starts from the row as this instance last wrote it, when it has it (no read).
     let kept = this.turnCache.take(hashes[0]!);
@@ -795,7 +801,7 @@ export class IntakeService {
       };
     }
     if (deliveredEventId !== undefined) {
-      entry.delivered = { channel, eventHash: this.eventHash(channel, deliveredEventId) };
+      entry.delivered = { channel, eventHash: this.takeEventHash(channel, deliveredEventId) };
     }
     if (!entry.sealed && !entry.delivered && !entry.trail) return;
     await this.afterSend(entry);
@@ -955,9 +961,33 @@ export class IntakeService {
     );
   }
 
-  /** The keyed hash under which a platform event id is deduplicated. */
-  private eventHash(channel: string, eventId: string): string {
-    return hashUserId(this.deps.keyring.current, `${channel}:event`, eventId);
+  /**
+   * The keyed hash under which a platform event id is deduplicated. `keep`: the turn of that event computes
+   * it, and its work after sending needs it again (`takeEventHash`): kept for the last events (the platform's
+   * event id and its hash, nothing of the conversation).
+   */
+  private eventHash(channel: string, eventId: string, keep = false): string {
+    const hash = hashUserId(this.deps.keyring.current, `${channel}:event`, eventId);
+    if (keep) {
+      if (this.turnEventHashes.size >= TURN_EVENT_HASHES) {
+        this.turnEventHashes.delete(this.turnEventHashes.keys().next().value as string);
+      }
+      this.turnEventHashes.set(this.eventKey(channel, eventId), hash);
+    }
+    return hash;
+  }
+
+  /** The hash a turn kept for its event (forgotten now), or computed again. */
+  private takeEventHash(channel: string, eventId: string): string {
+    const key = this.eventKey(channel, eventId);
+    const kept = this.turnEventHashes.get(key);
+    if (kept === undefined) return this.eventHash(channel, eventId);
+    this.turnEventHashes.delete(key);
+    return kept;
+  }
+
+  private eventKey(channel: string, eventId: string): string {
+    return `${this.deps.keyring.current.fingerprint}\0${channel}\0${eventId}`;
   }
 
   /** The unsent replies of a redelivered event (opened with the raw platform id). */
