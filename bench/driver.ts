@@ -220,6 +220,8 @@ export interface RunResult {
   errors: number;
   reports: number;
   latency: LatencySummary;
+  /** Latency by step of the walk (0: the first update of a user), when asked for (`byStep`). */
+  steps?: LatencySummary[];
 }
 
 /**
@@ -237,8 +239,11 @@ export async function closedLoop(opts: {
   expectReports: boolean;
   /** The steps of each user (default: the youth walk to a sealed report). */
   walk?: Walk;
+  /** Also summarise latency by step of the walk. */
+  byStep?: boolean;
 }): Promise<RunResult> {
   const latencies: number[] = [];
+  const stepLatencies: number[][] = [];
   let errors = 0;
   let reports = 0;
   const start = performance.now();
@@ -259,6 +264,7 @@ export async function closedLoop(opts: {
         try {
           const r = await postUpdate(opts.poster, opts.base, update);
           latencies.push(performance.now() - t0);
+          if (opts.byStep) (stepLatencies[u.step] ??= []).push(performance.now() - t0);
           if (r.status !== 200) {
             errors += 1;
             break;
@@ -278,7 +284,14 @@ export async function closedLoop(opts: {
   };
   await Promise.all(Array.from({ length: opts.concurrency }, lane));
   const seconds = (performance.now() - start) / 1000;
-  return { seconds, turns: latencies.length, errors, reports, latency: summarize(latencies) };
+  return {
+    seconds,
+    turns: latencies.length,
+    errors,
+    reports,
+    latency: summarize(latencies),
+    ...(opts.byStep ? { steps: stepLatencies.map((l) => summarize(l ?? [])) } : {}),
+  };
 }
 
 /**

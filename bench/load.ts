@@ -18,6 +18,8 @@
  *                                BENCH_LIVE=10000, BENCH_REPORTS=100000, BENCH_LOG_LEVEL=info,
  *                                BENCH_RATES=100,200 (open-loop rates measured after the 500/s one),
  *                                BENCH_NODE_ARGS='--flag ...' (extra node flags for the service),
+ *                                BENCH_STEPS=1 to print p50/p99 by step of the walk,
+ *                                BENCH_STATS=1 to print the rows each table took (pg_stat_user_tables),
  *                                BENCH_PROFILE=1 to write a --cpu-prof of the service to bench/profiles/,
  *                                BENCH_TSX=1 to run src/server.ts through tsx (`npm run dev`) instead of
  *                                the built dist/server.js (`npm start`, the Dockerfile; rebuilt first if stale),
@@ -36,6 +38,7 @@ import {
   BENCH_SECRET,
   closedLoop,
   fixedRate,
+  type LatencySummary,
   Poster,
   postUpdate,
   rssOf,
@@ -231,6 +234,7 @@ async function main() {
     out('|---|---|---|---|---|---|---|---|---|---|');
     type Row = { load: string; side: string; tps: number; p50: number; p99: number };
     const rows: Row[] = [];
+    const stepRows: { load: string; side: string; steps: LatencySummary[] }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       for (const load of loads) {
         for (const side of sides) {
@@ -246,7 +250,9 @@ async function main() {
             newUserId,
             expectReports: load.reports && side.reports,
             walk: load.walk,
+            byStep: env.BENCH_STEPS === '1',
           });
+          if (r.steps) stepRows.push({ load: load.name, side: side.name, steps: r.steps });
           const cpu = (cpuMsOf(side.child.pid) - cpu0) / r.turns;
           const pgCpu = (postgresCpuMs() - pg0) / r.turns;
           // Bot API calls per turn, by method (sendMessage, editMessageReplyMarkup, answerCallbackQuery).
@@ -262,6 +268,16 @@ async function main() {
             `| ${load.name} | ${side.name} | ${tps.toFixed(0)} | ${r.latency.p50.toFixed(1)} | ${r.latency.p99.toFixed(1)} | ${r.errors} | ${r.reports} | ${cpu.toFixed(2)} | ${pgCpu.toFixed(2)} | ${apiCalls.toFixed(2)}${byMethod.length ? ` (${byMethod.map(([m, n]) => `${short(m)} ${n.toFixed(2)}`).join(', ')})` : ''} |`,
           );
         }
+      }
+    }
+    if (stepRows.length > 0) {
+      // p50 / p99 by step of the walk (step 0 is /start), one line a run.
+      out();
+      out('| load | side | p50 / p99 ms by step of the walk |');
+      out('|---|---|---|');
+      for (const r of stepRows) {
+        const cells = r.steps.map((s, i) => `${i}: ${s.p50.toFixed(0)}/${s.p99.toFixed(0)}`);
+        out(`| ${r.load} | ${r.side} | ${cells.join(' · ')} |`);
       }
     }
     out();
@@ -496,6 +512,17 @@ async function main() {
 
   poster.close();
   await fake.close();
+  if (env.BENCH_STATS === '1') {
+    // Rows written per table over the whole run (both sides share the database), HOT updates among them.
+    const r = await db.query(
+      `SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables
+        WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname`,
+    );
+    out('\n| table | inserted | updated | of which HOT | deleted |\n|---|---|---|---|---|');
+    for (const t of r.rows) {
+      out(`| ${t.relname} | ${t.n_tup_ins} | ${t.n_tup_upd} | ${t.n_tup_hot_upd} | ${t.n_tup_del} |`);
+    }
+  }
   await db.close();
   if (env.BENCH_JSON) out(JSON.stringify(results));
 }
