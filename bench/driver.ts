@@ -264,7 +264,10 @@ export async function closedLoop(opts: {
         try {
           const r = await postUpdate(opts.poster, opts.base, update);
           latencies.push(performance.now() - t0);
-          if (opts.byStep) (stepLatencies[u.step] ??= []).push(performance.now() - t0);
+          if (opts.byStep) {
+            stepLatencies[u.step] ??= [];
+            stepLatencies[u.step]!.push(performance.now() - t0);
+          }
           if (r.status !== 200) {
             errors += 1;
             break;

@@ -956,7 +956,7 @@ export class IntakeService {
     await confirmPendingReplies(
       this.deps.db,
       channel,
-      eventIds.map((id) => this.eventHash(channel, id)),
+      eventIds.map((id) => this.takeEventHash(channel, id)),
       this.userHashes(channel, platformUserId),
     );
   }

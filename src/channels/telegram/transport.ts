@@ -16,6 +16,10 @@ import { Pool } from 'undici';
 const CALL_TIMEOUT_MS = 60_000;
 /** Connections kept open to the Bot API at most; calls beyond wait for one in the pool. */
 const MAX_CONNECTIONS = 128;
+/** A Bot API answer larger than this is refused (they are a few hundred bytes). */
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** At shutdown, calls still in flight get this long before their connections are cut. */
+const CLOSE_GRACE_MS = 5_000;
 
 type CallApi = Telegram['callApi'];
 
@@ -59,19 +63,32 @@ export function callBody(payload: object): Buffer {
 
 /**
  * Replaces the transport of `telegram` (its `callApi`) with undici's connection pool for the API root: a
- * keep-alive pool, the JSON body written at once, the response read as one text. Returns a function that
- * closes the pool's connections (the channel calls it when the service stops).
+ * keep-alive pool, the JSON body written at once, the response read as one text (1 MiB at most), each call
+ * bounded by 60 s from the moment it is made. Returns a function that closes the pool (the channel calls it
+ * when the service stops): calls in flight get 5 s to end, then the connections are cut.
  */
 export function useLeanTransport(
   telegram: Telegram,
-  config: { token: string; apiRoot: string },
+  config: {
+    token: string;
+    apiRoot: string;
+    /** Longest a call may take, waiting for a connection included (default 60 s). */
+    callTimeoutMs?: number;
+    /** At shutdown, how long calls in flight may still take (default 5 s). */
+    closeGraceMs?: number;
+    /** Connections to the Bot API at most (default 128). */
+    maxConnections?: number;
+  },
 ): () => Promise<void> {
+  const callTimeoutMs = config.callTimeoutMs ?? CALL_TIMEOUT_MS;
+  const closeGraceMs = config.closeGraceMs ?? CLOSE_GRACE_MS;
   const root = new URL(config.apiRoot);
   const pool = new Pool(root.origin, {
-    connections: MAX_CONNECTIONS,
-    headersTimeout: CALL_TIMEOUT_MS,
-    bodyTimeout: CALL_TIMEOUT_MS,
+    connections: config.maxConnections ?? MAX_CONNECTIONS,
+    headersTimeout: callTimeoutMs,
+    bodyTimeout: callTimeoutMs,
     keepAliveTimeout: 10_000,
+    maxResponseSize: MAX_RESPONSE_BYTES,
   });
   const base = `${root.pathname.replace(/\/+$/, '')}/bot${config.token}/`;
   const original: CallApi = telegram.callApi.bind(telegram);
@@ -86,13 +103,18 @@ export function useLeanTransport(
         method: 'POST',
         headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
         body,
+        // The whole call, waiting for a connection included (the pool's timeouts start once connected).
+        signal: AbortSignal.timeout(callTimeoutMs),
       });
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {
-      // The error never names the request's path: it holds the token.
-      const code = (err as { code?: unknown }).code;
-      throw new Error(`Bot API call ${method} failed${typeof code === 'string' ? ` (${code})` : ''}`);
+      // The error never names the request's path (it holds the token); it keeps the network cause's code.
+      const { code, name } = err as { code?: unknown; name?: unknown };
+      const named = typeof code === 'string' ? code : typeof name === 'string' ? name : undefined;
+      throw Object.assign(new Error(`Bot API call ${method} failed${named ? ` (${named})` : ''}`), {
+        ...(named ? { code: named } : {}),
+      });
     }
     if (status >= 500) {
       throw new TelegramError({ error_code: status, description: STATUS_CODES[status] ?? 'Bad Gateway' }, {
@@ -122,5 +144,15 @@ export function useLeanTransport(
     extra?.signal || carriesFile(payload)
       ? original(method as never, payload as never, extra as never)
       : lean(method, payload)) as CallApi;
-  return () => pool.close();
+  return async () => {
+    // Calls in flight may end within the grace; then the connections are cut (shutdown has its own limit).
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), closeGraceMs);
+      timer.unref();
+    });
+    const closed = await Promise.race([pool.close().then(() => 'closed' as const), graceOver]);
+    clearTimeout(timer);
+    if (closed === 'late') await pool.destroy();
+  };
 }

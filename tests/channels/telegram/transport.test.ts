@@ -123,4 +123,57 @@ describe('lean Bot API transport: calls through the connection pool', () => {
     expect(after).toBeInstanceOf(Error);
     expect(String((after as Error).message)).not.toContain('secret-token');
   });
+  it('bounds a call in time and an answer in size, and never names the path in either error', async () => {
+    const telegram = new Telegram(token, { apiRoot: root });
+    const close = useLeanTransport(telegram, { token, apiRoot: root, callTimeoutMs: 300 });
+    behave.set('sendMessage', () => {}); // never answers
+    const t0 = performance.now();
+    const slow = await telegram.sendMessage(42, 'x').catch((e: unknown) => e);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(slow).toBeInstanceOf(Error);
+    expect((slow as Error).message).toMatch(/^Bot API call sendMessage failed \(/);
+    expect(typeof (slow as { code?: unknown }).code).toBe('string');
+    behave.set('sendMessage', (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: true, result: { text: 'x'.repeat(2 * 1024 * 1024) } }));
+    });
+    const huge = await telegram.sendMessage(42, 'x').catch((e: unknown) => e);
+    expect(huge).toBeInstanceOf(Error);
+    expect((huge as Error).message).toMatch(/^Bot API call sendMessage failed/);
+    behave.clear();
+    for (const err of [slow, huge]) {
+      expect(`${(err as Error).message} ${(err as Error).stack}`).not.toContain('secret-token');
+    }
+    await close();
+  });
+
+  it('closes within its grace when a call hangs at shutdown, and the call fails', async () => {
+    const telegram = new Telegram(token, { apiRoot: root });
+    const close = useLeanTransport(telegram, { token, apiRoot: root, closeGraceMs: 200 });
+    behave.set('sendMessage', () => {}); // never answers
+    const hanging = telegram.sendMessage(42, 'x').catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    await close();
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    const err = await hanging;
+    expect(err).toBeInstanceOf(Error);
+    expect(String((err as Error).message)).not.toContain('secret-token');
+    behave.clear();
+  });
+  it('times a call out from the moment it is made, also while it waits for a connection', async () => {
+    const telegram = new Telegram(token, { apiRoot: root });
+    const close = useLeanTransport(telegram, { token, apiRoot: root, callTimeoutMs: 400, maxConnections: 1 });
+    behave.set('sendMessage', () => {}); // never answers: the only connection stays busy
+    const first = telegram.sendMessage(42, 'a').catch((e: unknown) => e);
+    const queued = telegram.sendMessage(42, 'b').catch((e: unknown) => e);
+    const [a, b] = await Promise.all([first, queued]);
+    behave.clear();
+    expect((a as Error).message).toMatch(/^Bot API call sendMessage failed/);
+    // The queued call never reached the server: it failed waiting, by its own deadline, not by the
+    // connection's answer timeout once the first call let the connection go.
+    expect((b as { code?: unknown }).code).toBe('TimeoutError');
+    expect(seen.filter((c) => (c.body as { text?: string }).text === 'b')).toHaveLength(0);
+    await close();
+  });
 });
