@@ -80,44 +80,35 @@ for (const backend of backends()) {
       return { outcome, statements: counts[i]! - before };
     }
 
+    const start = (now: number, payload = 'jeune'): Turn => ({
+      kind: 'start',
+      now,
+      payload,
+      locale: 'fr',
+      capabilities: CAPS,
+    });
+    const choose = (now: number, stepId: string, optionId: string): Turn => ({
+      kind: 'choice',
+      now,
+      stepId,
+      optionId,
+      capabilities: CAPS,
+    });
+
     it('the next turn on the same instance is one statement; the first, and one after another instance wrote, read the row', async () => {
       const user = `u-${randomUUID()}`;
       const now = Date.now();
-      const first = await turn(0, user, {
-        kind: 'start',
-        now,
-        payload: 'jeune',
-        locale: 'fr',
-        capabilities: CAPS,
-      });
+      const first = await turn(0, user, start(now));
       expect(first.statements).toBe(2);
       let choices = lastChoices(first.outcome.replies)!;
-      const second = await turn(0, user, {
-        kind: 'choice',
-        now: now + 1,
-        stepId: choices.stepId,
-        optionId: 'unsafe',
-        capabilities: CAPS,
-      });
+      const second = await turn(0, user, choose(now + 1, choices.stepId, 'unsafe'));
       expect(second.statements).toBe(1);
       choices = lastChoices(second.outcome.replies)!;
       // Another instance writes: the first one's copy is stale, its next turn reads the row again (a lost
       // compare-and-set, then the read and the write) and goes on from the other instance's answer.
-      const other = await turn(1, user, {
-        kind: 'choice',
-        now: now + 2,
-        stepId: choices.stepId,
-        optionId: 'continue',
-        capabilities: CAPS,
-      });
+      const other = await turn(1, user, choose(now + 2, choices.stepId, 'continue'));
       choices = lastChoices(other.outcome.replies)!;
-      const back = await turn(0, user, {
-        kind: 'choice',
-        now: now + 3,
-        stepId: choices.stepId,
-        optionId: 'me',
-        capabilities: CAPS,
-      });
+      const back = await turn(0, user, choose(now + 3, choices.stepId, 'me'));
       expect(back.statements).toBe(3);
       // The step after "me" (the age question), not a re-prompt of the step the copy was at.
       expect(lastChoices(back.outcome.replies)!.options.map((o) => o.id)).toContain('age_15_16');
@@ -127,37 +118,22 @@ for (const backend of backends()) {
       const user = `u-${randomUUID()}`;
       const now = Date.now();
       const service = instances[0]!.service;
-      const a = await turn(
-        0,
-        user,
-        { kind: 'start', now, payload: 'jeune', locale: 'fr', capabilities: CAPS },
-        { channel: 'telegram', eventId: '1' },
-      );
+      const a = await turn(0, user, start(now), { channel: 'telegram', eventId: '1' });
       await service.recordChannelData('telegram', user, { ids: [10, 11] }, '1', [10, 11]);
       const choices = lastChoices(a.outcome.replies)!;
-      const b = await turn(
-        0,
-        user,
-        { kind: 'choice', now: now + 1, stepId: choices.stepId, optionId: 'unsafe', capabilities: CAPS },
-        { channel: 'telegram', eventId: '2' },
-      );
+      const b = await turn(0, user, choose(now + 1, choices.stepId, 'unsafe'), {
+        channel: 'telegram',
+        eventId: '2',
+      });
       expect(b.statements).toBe(1);
       // The update recorded after sending was folded in by that turn.
       expect(b.outcome.previousChannelData).toEqual({ ids: [10, 11] });
       // A change recorded by another instance is not in this one's copy: the write sees it and reads again.
       await instances[1]!.service.recordChannelData('telegram', user, { ids: [12] }, '2', [12]);
-      const c = await turn(
-        0,
-        user,
-        {
-          kind: 'choice',
-          now: now + 2,
-          stepId: lastChoices(b.outcome.replies)!.stepId,
-          optionId: 'continue',
-          capabilities: CAPS,
-        },
-        { channel: 'telegram', eventId: '3' },
-      );
+      const c = await turn(0, user, choose(now + 2, lastChoices(b.outcome.replies)!.stepId, 'continue'), {
+        channel: 'telegram',
+        eventId: '3',
+      });
       expect(c.statements).toBe(3);
       expect(c.outcome.previousChannelData).toEqual({ ids: [12] });
     });
@@ -165,33 +141,15 @@ for (const backend of backends()) {
     it('a row an earlier version of the service inserted (version 1, counting up) is never kept', async () => {
       const user = `u-${randomUUID()}`;
       const now = Date.now();
-      const first = await turn(0, user, {
-        kind: 'start',
-        now,
-        payload: 'jeune',
-        locale: 'fr',
-        capabilities: CAPS,
-      });
+      const first = await turn(0, user, start(now));
       // As an older instance leaves it: its rows start at 1 (a successor row could reach a kept version).
       await db.query('UPDATE conversations SET version = 1 WHERE user_hash = $1', [
         instances[0]!.service.userHash('cli', user),
       ]);
       const choices = lastChoices(first.outcome.replies)!;
-      const a = await turn(0, user, {
-        kind: 'choice',
-        now: now + 1,
-        stepId: choices.stepId,
-        optionId: 'unsafe',
-        capabilities: CAPS,
-      });
+      const a = await turn(0, user, choose(now + 1, choices.stepId, 'unsafe'));
       expect(a.statements).toBe(3);
-      const b = await turn(0, user, {
-        kind: 'choice',
-        now: now + 2,
-        stepId: lastChoices(a.outcome.replies)!.stepId,
-        optionId: 'continue',
-        capabilities: CAPS,
-      });
+      const b = await turn(0, user, choose(now + 2, lastChoices(a.outcome.replies)!.stepId, 'continue'));
       // Written at version 2 by this turn: not kept, so the next turn reads.
       expect(b.statements).toBe(2);
     });
@@ -199,21 +157,9 @@ for (const backend of backends()) {
     it('/suivi never starts from a copy: a receipt attempt is counted once, by the turn that is written', async () => {
       const user = `u-${randomUUID()}`;
       const now = Date.now();
-      const first = await turn(0, user, {
-        kind: 'start',
-        now,
-        payload: 'jeune',
-        locale: 'fr',
-        capabilities: CAPS,
-      });
+      const first = await turn(0, user, start(now));
       // The other instance answers: this one's copy is stale (its write would lose and the turn run again).
-      await turn(1, user, {
-        kind: 'choice',
-        now: now + 1,
-        stepId: lastChoices(first.outcome.replies)!.stepId,
-        optionId: 'unsafe',
-        capabilities: CAPS,
-      });
+      await turn(1, user, choose(now + 1, lastChoices(first.outcome.replies)!.stepId, 'unsafe'));
       const suivi = await turn(0, user, {
         kind: 'text',
         now: now + 2,
@@ -229,36 +175,18 @@ for (const backend of backends()) {
     it('a conversation ended and started again on another instance: the old copy is never written over the new one', async () => {
       const user = `u-${randomUUID()}`;
       const now = Date.now();
-      await turn(0, user, { kind: 'start', now, payload: 'jeune', locale: 'fr', capabilities: CAPS });
+      await turn(0, user, start(now));
       // On the other instance: the youth conversation stopped, a professional one started (a new row).
       await turn(1, user, { kind: 'text', now: now + 1, text: '/stop', locale: 'fr', capabilities: CAPS });
-      const pro = await turn(1, user, {
-        kind: 'start',
-        now: now + 2,
-        payload: 'pro',
-        locale: 'fr',
-        capabilities: CAPS,
-      });
+      const pro = await turn(1, user, start(now + 2, 'pro'));
       const proChoices = lastChoices(pro.outcome.replies)!;
       // The first instance still holds its copy of the youth row: its next turn must run on the professional one.
-      const next = await turn(0, user, {
-        kind: 'choice',
-        now: now + 3,
-        stepId: proChoices.stepId,
-        optionId: proChoices.options[0]!.id,
-        capabilities: CAPS,
-      });
+      const next = await turn(0, user, choose(now + 3, proChoices.stepId, proChoices.options[0]!.id));
       expect(next.statements).toBe(3);
       // The same press on a new professional conversation: the same next step.
       const control = `u-${randomUUID()}`;
-      await turn(1, control, { kind: 'start', now, payload: 'pro', locale: 'fr', capabilities: CAPS });
-      const expected = await turn(1, control, {
-        kind: 'choice',
-        now: now + 3,
-        stepId: proChoices.stepId,
-        optionId: proChoices.options[0]!.id,
-        capabilities: CAPS,
-      });
+      await turn(1, control, start(now, 'pro'));
+      const expected = await turn(1, control, choose(now + 3, proChoices.stepId, proChoices.options[0]!.id));
       expect(next.outcome.replies).toEqual(expected.outcome.replies);
     });
   });

@@ -112,9 +112,11 @@ export function useLeanTransport(
       // The error never names the request's path (it holds the token); it keeps the network cause's code.
       const { code, name } = err as { code?: unknown; name?: unknown };
       const named = typeof code === 'string' ? code : typeof name === 'string' ? name : undefined;
-      throw Object.assign(new Error(`Bot API call ${method} failed${named ? ` (${named})` : ''}`), {
-        ...(named ? { code: named } : {}),
-      });
+      const failed: Error & { code?: string } = new Error(
+        `Bot API call ${method} failed${named ? ` (${named})` : ''}`,
+      );
+      if (named) failed.code = named;
+      throw failed;
     }
     if (status >= 500) {
       throw new TelegramError({ error_code: status, description: STATUS_CODES[status] ?? 'Bad Gateway' }, {
