@@ -45,6 +45,12 @@ export interface FakeBotApi {
   pendingUpdates: unknown[];
   /** Delays the answers to one method (a slow Bot API). */
   slow: { method: string; ms: number } | undefined;
+  /**
+   * Holds the answer to each call of this method until a sendMessage to the same chat arrives, or 2 s
+   * pass; `held` tells which released each call (a client that waits for the answer first never sends).
+   */
+  holdUntilSend: string | undefined;
+  held: { method: string; released: 'send' | 'timeout' }[];
   /** Runs a method given back as a webhook's response body, as Telegram does (recorded like a call). */
   webhookReply(body: unknown): void;
   reset(): void;
@@ -74,6 +80,9 @@ export async function startFakeBotApi(
   const undeletable = new Set<number>();
   const pendingUpdates: unknown[] = [];
   let slow: FakeBotApi['slow'];
+  let holdUntilSend: string | undefined;
+  const held: FakeBotApi['held'] = [];
+  const holding: { chatId: number; release(): void }[] = [];
   const nextId = (chatId: number) => {
     const n = (counters.get(chatId) ?? 0) + 1;
     counters.set(chatId, n);
@@ -163,6 +172,28 @@ export async function startFakeBotApi(
       .then((params) => {
         calls.push({ method, params });
         const r = handle(method, params);
+        if (method === 'sendMessage') {
+          for (const h of holding.filter((x) => x.chatId === Number(params.chat_id))) h.release();
+        }
+        if (holdUntilSend === method) {
+          const record: FakeBotApi['held'][number] = { method, released: 'timeout' };
+          held.push(record);
+          const entry = {
+            chatId: Number(params.chat_id),
+            release: () => {
+              clearTimeout(timer);
+              holding.splice(holding.indexOf(entry), 1);
+              record.released = 'send';
+              send(r.status, r.body);
+            },
+          };
+          const timer = setTimeout(() => {
+            holding.splice(holding.indexOf(entry), 1);
+            send(r.status, r.body);
+          }, 2_000);
+          holding.push(entry);
+          return;
+        }
         // getUpdates with nothing pending: answer after a short wait, like a (very short) long poll.
         if (method === 'getUpdates' && Array.isArray((r.body as { result: unknown[] }).result)) {
           const list = (r.body as { result: unknown[] }).result;
@@ -185,6 +216,13 @@ export async function startFakeBotApi(
     set slow(value) {
       slow = value;
     },
+    get holdUntilSend() {
+      return holdUntilSend;
+    },
+    set holdUntilSend(value) {
+      holdUntilSend = value;
+    },
+    held,
     root: `http://127.0.0.1:${port}${prefix}`,
     token,
     calls,
@@ -207,6 +245,8 @@ export async function startFakeBotApi(
     },
     reset() {
       calls.length = 0;
+      held.length = 0;
+      holdUntilSend = undefined;
       chats.clear();
       counters.clear();
       blocked.clear();

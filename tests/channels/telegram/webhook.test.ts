@@ -219,6 +219,27 @@ describe.each(backends())('POST /telegram/webhook ($name)', (backend) => {
     expect(after?.keyboard ?? []).toEqual([]);
   });
 
+  it('closes answered buttons while the next question is sent: the edit holds no reply back', async () => {
+    const user = h.user();
+    await user.say('/start jeune');
+    const pressed = user.findButton('safe').message;
+    // The fake answers an edit only once the next message of the chat has arrived (else after 2 s): a
+    // client that waited for the edit before sending would leave it to the timeout.
+    h.fake.holdUntilSend = 'editMessageReplyMarkup';
+    await user.press('safe');
+    expect(h.fake.held).toEqual([{ method: 'editMessageReplyMarkup', released: 'send' }]);
+    expect(pressed.keyboard?.flat().map((b) => b.text)).toEqual(['✓ Oui']);
+    // The same when the answer is typed: the question's buttons close while the next one is sent.
+    const asked = user.findButton('me').message;
+    await user.typeLabel('me');
+    expect(h.fake.held).toEqual([
+      { method: 'editMessageReplyMarkup', released: 'send' },
+      { method: 'editMessageReplyMarkup', released: 'send' },
+    ]);
+    expect(user.botMessages().find((m) => m.message_id === asked.message_id)?.keyboard).toEqual([]);
+    expect(user.findButton('age_13_14')).toBeDefined();
+  });
+
   it('a group: says once it works in private only, leaves, stores nothing', async () => {
     const user = h.user();
     const events = await processedEvents();
