@@ -66,7 +66,9 @@ import {
   type Queryable,
   readTurn,
   recordAfterSend,
+  type SealedTo,
   sealedContactOf,
+  sealedTo,
   type TurnRead,
   type TurnRow,
   takeTrail,
@@ -324,6 +326,9 @@ const TURN_CACHE_AGE_MS = 15 * 60_000;
  * match a copy either.
  */
 const KEPT_FROM_VERSION = 2 ** 20;
+
+/** An attempt that wrote nothing because its report's recipients changed (`writeTurn`): seal it again. */
+const RECIPIENTS_CHANGED = Symbol('recipients changed');
 const newRowVersion = () => randomInt(KEPT_FROM_VERSION, 2 ** 47);
 
 /**
@@ -375,6 +380,15 @@ export class IntakeService {
   private readonly turnEventHashes = new Map<string, string>();
   private afterSendScheduled = false;
   private readonly turnCache = new TurnCache(TURN_CACHE_SIZE, TURN_CACHE_AGE_MS);
+  /**
+   * The members of each inbox as a chat's report was last sealed to them (public keys and integrity MACs,
+   * nothing secret), so that a submit needs no read first: its write stores the report only if the inbox
+   * still has exactly those members (`writeTurn`), else the turn reads them and seals again.
+   */
+  private readonly recipientsKept = new Map<
+    string,
+    { keys: Keyring['all']; trusted: InboxRecipient[]; sealedTo: SealedTo }
+  >();
 
   /** Registers how a channel's recorded changes fold into its data (default: a shallow merge). */
   registerChannelData(channel: string, merge: ChannelDataMerge): void {
@@ -496,10 +510,18 @@ export class IntakeService {
     let outcome: TurnOutcome | undefined;
     // The first attempt starts from the row as this instance last wrote it, when it has it (no read).
     let kept = this.turnCache.take(hashes[0]!);
+    let freshRecipients = false;
     for (let attempt = 1; ; ) {
       const fromCopy = kept;
       kept = undefined;
-      outcome = await this.attemptTurn(input, hashes, eventHash, fromCopy);
+      const attempted = await this.attemptTurn(input, hashes, eventHash, fromCopy, freshRecipients);
+      if (attempted === RECIPIENTS_CHANGED && !freshRecipients) {
+        // The inbox's members changed since the last report: nothing was written; seal to them as they are.
+        freshRecipients = true;
+        kept = fromCopy;
+        continue;
+      }
+      outcome = attempted === RECIPIENTS_CHANGED ? undefined : attempted;
       if (outcome) break;
       // The copy was stale (another instance, the purge, a notice): not contention; read the row now.
       if (fromCopy) continue;
@@ -534,9 +556,12 @@ export class IntakeService {
     input: InboundTurn,
     hashes: string[],
     eventHash: string | undefined,
-    kept?: TurnRow,
-  ): Promise<TurnOutcome | undefined> {
+    kept: TurnRow | undefined,
+    freshRecipients: boolean,
+  ): Promise<TurnOutcome | undefined | typeof RECIPIENTS_CHANGED> {
     const { db, keyring, config, logger, metrics } = this.deps;
+    /** Set when the write found the report's recipients changed (nothing written). */
+    let recipientsChanged = false;
     const event = eventHash === undefined ? undefined : { channel: input.channel, eventHash };
     const read: TurnRead = kept ? { seen: false, row: kept } : await readTurn(db, hashes, event);
     const exact = kept !== undefined;
@@ -583,16 +608,27 @@ export class IntakeService {
       const replies: Reply[] = [...result.replies];
       let erased = false;
       let submitted: TurnOutcome['submitted'];
-      /** The report a submit sealed, inserted by the turn's write. */
+      /** The report a submit sealed, inserted by the turn's write, and the inbox members it was sealed to. */
       let report: NewReport | undefined;
+      let reportTo: SealedTo | undefined;
       const pending = [...result.effects];
       while (pending.length > 0) {
         const effect = pending.shift()!;
         switch (effect.type) {
           case 'submit': {
             if (report) throw new Error('a turn submitted twice');
-            const done = await this.submit(q, effect, input.channel, input.turn.now, input.notifyAddress);
-            if (done.ok) report = done.report;
+            const done = await this.submit(
+              q,
+              effect,
+              input.channel,
+              input.turn.now,
+              input.notifyAddress,
+              freshRecipients,
+            );
+            if (done.ok) {
+              report = done.report;
+              reportTo = done.sealedTo;
+            }
             const follow: Turn = done.ok
               ? {
                   kind: 'submitted',
@@ -709,7 +745,12 @@ export class IntakeService {
             : {}),
         };
       }
-      if ((await writeTurn(q, write, event, outboxRow, report)) !== 'ok') return undefined;
+      const wrote = await writeTurn(q, write, event, outboxRow, report, reportTo);
+      if (wrote === 'recipients_changed') {
+        this.recipientsKept.delete(report!.inboxId);
+        recipientsChanged = true;
+      }
+      if (wrote !== 'ok') return undefined;
       if (report) {
         logger.info(
           { inbox: report.inboxId, kind: report.flowKind, urgency: report.urgency },
@@ -758,10 +799,10 @@ export class IntakeService {
           return done;
         });
       } catch (err) {
-        if (err instanceof TurnConflict) return undefined;
-        throw err;
+        if (!(err instanceof TurnConflict)) throw err;
       }
     }
+    if (!out) return recipientsChanged ? RECIPIENTS_CHANGED : undefined;
     // Committed: keep the row as written for the next turn; a row that is gone leaves no copy behind.
     if (out && written && written.version >= KEPT_FROM_VERSION) this.turnCache.put(written);
     else if (out) this.turnCache.forget(hashes[0]!);
@@ -1011,6 +1052,14 @@ export class IntakeService {
    * content; /readyz reports the same problem.
    */
   async trustedRecipients(tx: Queryable, inbox: string): Promise<InboxRecipient[]> {
+    return (await this.readRecipients(tx, inbox)).trusted;
+  }
+
+  /** The trusted members of an inbox, and all its members as read (for the write's check, `SealedTo`). */
+  private async readRecipients(
+    tx: Queryable,
+    inbox: string,
+  ): Promise<{ trusted: InboxRecipient[]; sealedTo: SealedTo }> {
     const { keyring, logger, metrics } = this.deps;
     const candidates = await inboxRecipients(tx, inbox);
     const trusted: InboxRecipient[] = [];
@@ -1025,7 +1074,26 @@ export class IntakeService {
         'inbox membership fails the integrity check: not sealed to it',
       );
     }
-    return trusted;
+    return { trusted, sealedTo: sealedTo(inbox, candidates) };
+  }
+
+  /**
+   * The recipients of a chat's report: as kept from the last report to this inbox (no read; the write checks
+   * they are still the inbox's members), or read now (`fresh`, also checked by the write).
+   */
+  private async reportRecipients(
+    tx: Queryable,
+    inbox: string,
+    fresh: boolean,
+  ): Promise<{ trusted: InboxRecipient[]; sealedTo: SealedTo }> {
+    const keys = this.deps.keyring.all;
+    const kept = this.recipientsKept.get(inbox);
+    // Kept only under the same master keys: the members' MACs were checked with them.
+    if (!fresh && kept && kept.keys === keys) return kept;
+    const read = await this.readRecipients(tx, inbox);
+    if (read.trusted.length > 0) this.recipientsKept.set(inbox, { keys, ...read });
+    else this.recipientsKept.delete(inbox);
+    return read;
   }
 
   /**
@@ -1096,9 +1164,19 @@ export class IntakeService {
     effect: SubmitEffect,
     channel: string,
     now: number,
-    notifyAddress?: string,
+    notifyAddress: string | undefined,
+    /** Read the inbox's members now (the kept ones changed); else the kept ones, checked by the write. */
+    freshRecipients: boolean,
   ): Promise<
-    | { ok: true; reference: string; receipt?: string; inbox: string; urgency: Urgency; report: NewReport }
+    | {
+        ok: true;
+        reference: string;
+        receipt?: string;
+        inbox: string;
+        urgency: Urgency;
+        report: NewReport;
+        sealedTo: SealedTo;
+      }
     | { ok: false }
   > {
     const { config, logger, keyring, metrics } = this.deps;
@@ -1113,7 +1191,11 @@ export class IntakeService {
       logger.error({ flow: effect.flowId, kind: effect.kind }, 'submission refused: no routing rule matches');
       return { ok: false };
     }
-    const recipients = await this.trustedRecipients(tx, decision.inbox);
+    const { trusted: recipients, sealedTo } = await this.reportRecipients(
+      tx,
+      decision.inbox,
+      freshRecipients,
+    );
     if (recipients.length === 0) {
       metrics?.errors.inc({ kind: 'no_recipient' });
       logger.error(
@@ -1168,6 +1250,7 @@ export class IntakeService {
       inbox: decision.inbox,
       urgency: decision.urgency,
       report,
+      sealedTo,
       ...(receipt ? { receipt } : {}),
     };
   }

@@ -1,4 +1,6 @@
 /** Conversation rows: an encrypted state found by the keyed hash of the platform user. */
+
+import { type SealedTo, sealedToCheck } from './coordinators.js';
 import type { Queryable } from './db.js';
 import {
   DELETE_PENDING,
@@ -236,7 +238,8 @@ export type ConversationWrite =
  * instance died) is moved to `pending_replies` by the same statement, so a redelivery still finds it.
  * Returns `conflict` when another turn wrote the conversation since it was read (the caller runs the turn
  * again, nothing was written), `duplicate` when the event was recorded meanwhile (a concurrent delivery of
- * the same update; nothing was written).
+ * the same update; nothing was written), `recipients_changed` when the turn's report was sealed to members
+ * the inbox no longer has exactly (nothing was written: seal it again to the members as they are now).
  */
 export async function writeTurn(
   db: Queryable,
@@ -245,13 +248,19 @@ export async function writeTurn(
   pending?: PendingRow,
   /** A report the turn submitted: inserted with its keys by the same statement, only if the write succeeds. */
   report?: NewReport,
-): Promise<'ok' | 'conflict' | 'duplicate'> {
+  /** The inbox members the report was sealed to: nothing is written unless they are still exactly those. */
+  sealedTo?: SealedTo,
+): Promise<'ok' | 'conflict' | 'duplicate' | 'recipients_changed'> {
   const params: unknown[] = [];
   const p = (value: unknown, cast: string) => {
     params.push(value);
     return `$${params.length}::${cast}`;
   };
   const ctes: string[] = [];
+  // The recipients' check, once (a CTE read by the condition of the row's write and by the result).
+  const guarded = report !== undefined && sealedTo !== undefined;
+  if (guarded) ctes.push(`g AS (SELECT ${sealedToCheck(sealedTo, p)} AS ok)`);
+  const guard = guarded ? ' AND (SELECT ok FROM g)' : '';
   let c: string;
   /** Whether the outbox entry goes into the row (else into pending_replies). */
   let inRow = false;
@@ -260,13 +269,13 @@ export async function writeTurn(
   // The row's outbox_event names the event of the turn that wrote it (empty without one), with or without
   // replies: only the work after sending sets it to NULL, so NULL afterwards means "cleared by that work".
   const wroteEvent = pending?.eventHash ?? event?.eventHash ?? '';
-  if (write.op === 'none') c = 'SELECT 1';
+  if (write.op === 'none') c = `SELECT 1 WHERE true${guard}`;
   else if (write.op === 'delete') {
     keepUnsentOf = write.unsent === true && !write.dropUnsent;
     // An unconfirmed entry is taken from the row as deleted (locked, latest version), never from an
     // earlier snapshot: a confirmation that committed meanwhile has cleared it.
     c = `DELETE FROM conversations WHERE user_hash = ${p(write.userHash, 'text')}
-            AND version = ${p(write.version, 'bigint')}${write.exact && !write.unsent ? ' AND outbox IS NULL' : ''}
+            AND version = ${p(write.version, 'bigint')}${write.exact && !write.unsent ? ' AND outbox IS NULL' : ''}${guard}
           RETURNING ${keepUnsentOf ? 'channel AS oc, outbox_event AS oe, user_hash AS oh, outbox AS oo, updated_at AS ot' : '1'}`;
   } else if (write.from) {
     const { row, from } = write;
@@ -287,6 +296,7 @@ export async function writeTurn(
       where += ` AND cardinality(${t}.channel_updates) = ${p(from.folded, 'int')}`;
       if (!from.unsent) where += ` AND ${t}.outbox IS NULL`;
     }
+    where += guard;
     c = keepUnsentOf
       ? // The entry to keep is read from the row locked for this update (FOR UPDATE: its latest version).
         `UPDATE conversations AS c0 ${set}
@@ -301,10 +311,11 @@ export async function writeTurn(
     inRow = true;
     c = `INSERT INTO conversations
            (user_hash, channel, state, key_fingerprint, expires_at, updated_at, version, outbox_event, outbox)
-         VALUES (${p(row.userHash, 'text')}, ${p(row.channel, 'text')}, ${p(row.state, 'bytea')},
-                 ${p(row.keyFingerprint, 'text')}, ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')}, now(),
-                 ${p(row.version ?? 1, 'bigint')},
-                 ${p(wroteEvent, 'text')}, ${p(pending?.sealed ?? null, 'bytea')})
+         SELECT ${p(row.userHash, 'text')}, ${p(row.channel, 'text')}, ${p(row.state, 'bytea')},
+                ${p(row.keyFingerprint, 'text')}, ${p(row.expiresBy ?? row.expiresAt, 'timestamptz')}, now(),
+                ${p(row.version ?? 1, 'bigint')},
+                ${p(wroteEvent, 'text')}, ${p(pending?.sealed ?? null, 'bytea')}
+          WHERE true${guard}
          ON CONFLICT (user_hash) DO NOTHING RETURNING 1`;
   }
   ctes.push(`c AS (${c})`);
@@ -327,11 +338,12 @@ export async function writeTurn(
        ON CONFLICT (channel, event_hash) DO NOTHING)`);
   }
   try {
-    const r = await db.query<{ n: number }>(
-      `WITH ${ctes.join(', ')} SELECT count(*)::int AS n FROM c`,
+    const r = await db.query<{ n: number; g?: boolean }>(
+      `WITH ${ctes.join(', ')} SELECT count(*)::int AS n${guarded ? ', (SELECT ok FROM g) AS g' : ''} FROM c`,
       params,
       PREPARED,
     );
+    if (guarded && r.rows[0]?.g !== true) return 'recipients_changed';
     return Number(r.rows[0]?.n ?? 0) > 0 ? 'ok' : 'conflict';
   } catch (err) {
     const e = err as { code?: unknown; constraint?: unknown; message?: unknown };

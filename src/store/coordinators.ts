@@ -305,13 +305,44 @@ export async function inboxRecipients(
   inboxId: string,
 ): Promise<{ id: string; public_key: string; mac: string | null }[]> {
   const r = await db.query<{ id: string; public_key: string; mac: string | null }>(
-    `SELECT c.id, c.public_key, m.mac FROM inbox_members m JOIN coordinators c ON c.id = m.coordinator_id
-      WHERE m.inbox_id = $1 AND c.disabled_at IS NULL ORDER BY c.created_at, c.id`,
+    `SELECT c.id, c.public_key, m.mac FROM ${INBOX_MEMBERS} ORDER BY c.created_at, c.id`,
     [inboxId],
     // Once a report (every submit): planned once per connection.
     { prepare: true },
   );
   return r.rows;
+}
+
+/** The active members of inbox `$1`, as read by `inboxRecipients` and checked by `sealedToCheck`. */
+const INBOX_MEMBERS = `inbox_members m JOIN coordinators c ON c.id = m.coordinator_id
+      WHERE m.inbox_id = $1 AND c.disabled_at IS NULL`;
+
+/**
+ * The members a report was sealed to, as `inboxRecipients` read them (each with its key and integrity MAC,
+ * trusted or not), for a write that stores the report only if the inbox still has exactly those.
+ */
+export interface SealedTo {
+  inboxId: string;
+  members: string[];
+}
+
+/** The members of `sealedTo` in the form `sealedToCheck` compares. */
+export function sealedTo(
+  inboxId: string,
+  rows: readonly { id: string; public_key: string; mac: string | null }[],
+): SealedTo {
+  return { inboxId, members: rows.map((r) => `${r.id} ${r.public_key} ${r.mac ?? ''}`) };
+}
+
+/**
+ * A boolean SQL expression: the inbox's active members are still exactly `to.members`, in the same order (a
+ * member added, removed, disabled, or with another key or MAC makes it false). Evaluated in the statement of
+ * the write, so a report is never stored for a set of recipients that changed since it was sealed.
+ */
+export function sealedToCheck(to: SealedTo, p: (value: unknown, cast: string) => string): string {
+  const members = INBOX_MEMBERS.replace('$1', p(to.inboxId, 'text'));
+  return `ARRAY(SELECT c.id::text || ' ' || c.public_key || ' ' || coalesce(m.mac, '') FROM ${members}
+      ORDER BY c.created_at, c.id) = ${p(to.members, 'text[]')}`;
 }
 
 /** Inboxes of a coordinator. */
