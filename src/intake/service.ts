@@ -327,6 +327,9 @@ const TURN_CACHE_AGE_MS = 15 * 60_000;
  */
 const KEPT_FROM_VERSION = 2 ** 20;
 
+/** A turn's first attempt without a read, as if the user had no conversation row (`handleTurn`). */
+const NO_ROW = Symbol('no row');
+
 /** An attempt that wrote nothing because its report's recipients changed (`writeTurn`): seal it again. */
 const RECIPIENTS_CHANGED = Symbol('recipients changed');
 const newRowVersion = () => randomInt(KEPT_FROM_VERSION, 2 ** 47);
@@ -501,6 +504,10 @@ export class IntakeService {
    * this conversation, on this instance or another, wrote first) nothing was written and the whole turn runs
    * again on the new state: the turns of a conversation are applied one after the other, each on the state
    * the previous one left, without a lock held across the turn.
+   *
+   * One round trip, no read, when this instance has the row as it last wrote it (the user's previous turn
+   * was here), and for a /start of a user it does not know (the write inserts the row only if there is none);
+   * a chat's submit seals to the inbox's members as last seen, checked by the write (`reportRecipients`).
    */
   async handleTurn(input: InboundTurn): Promise<TurnOutcome> {
     const { logger, metrics } = this.deps;
@@ -508,8 +515,12 @@ export class IntakeService {
     const eventHash =
       input.eventId === undefined ? undefined : this.eventHash(input.channel, input.eventId, true);
     let outcome: TurnOutcome | undefined;
-    // The first attempt starts from the row as this instance last wrote it, when it has it (no read).
-    let kept = this.turnCache.take(hashes[0]!);
+    // The first attempt starts from the row as this instance last wrote it, when it has it (no read). A
+    // /start of a user it does not know is most often a new conversation: no read either, and its write
+    // inserts the row only if there is none (else nothing is written, and the turn reads the row).
+    let kept: TurnRow | typeof NO_ROW | undefined =
+      this.turnCache.take(hashes[0]!) ??
+      (input.turn.kind === 'start' && hashes.length === 1 ? NO_ROW : undefined);
     let freshRecipients = false;
     for (let attempt = 1; ; ) {
       const fromCopy = kept;
@@ -523,7 +534,8 @@ export class IntakeService {
       }
       outcome = attempted === RECIPIENTS_CHANGED ? undefined : attempted;
       if (outcome) break;
-      // The copy was stale (another instance, the purge, a notice): not contention; read the row now.
+      // The copy was stale (another instance, the purge, a notice), or a row was there after all: not
+      // contention; read the row now.
       if (fromCopy) continue;
       metrics?.errors.inc({ kind: 'turn_conflict' });
       if (attempt >= MAX_TURN_ATTEMPTS) {
@@ -550,20 +562,26 @@ export class IntakeService {
   /**
    * One attempt at a turn; `undefined` when another write came first (nothing was written: run it again).
    * From `kept` (the row as this instance last wrote it) instead of a read: its write then also checks that
-   * the row is still exactly that copy, and a redelivered event is found by the write (a duplicate).
+   * the row is still exactly that copy, and a redelivered event is found by the write (a duplicate). From
+   * `NO_ROW`: as if the user had no conversation, kept only if the write inserts one (none was there).
    */
   private async attemptTurn(
     input: InboundTurn,
     hashes: string[],
     eventHash: string | undefined,
-    kept: TurnRow | undefined,
+    kept: TurnRow | typeof NO_ROW | undefined,
     freshRecipients: boolean,
   ): Promise<TurnOutcome | undefined | typeof RECIPIENTS_CHANGED> {
     const { db, keyring, config, logger, metrics } = this.deps;
     /** Set when the write found the report's recipients changed (nothing written). */
     let recipientsChanged = false;
     const event = eventHash === undefined ? undefined : { channel: input.channel, eventHash };
-    const read: TurnRead = kept ? { seen: false, row: kept } : await readTurn(db, hashes, event);
+    const read: TurnRead =
+      kept === NO_ROW
+        ? { seen: false }
+        : kept
+          ? { seen: false, row: kept }
+          : await readTurn(db, hashes, event);
     const exact = kept !== undefined;
     /** The row as this turn's write leaves it, kept once the write is committed. */
     let written: TurnRow | undefined;
@@ -745,6 +763,8 @@ export class IntakeService {
             : {}),
         };
       }
+      // Without a read, only a new row is written: its insert fails if the user had a row after all.
+      if (kept === NO_ROW && (write.op !== 'save' || write.from)) return undefined;
       const wrote = await writeTurn(q, write, event, outboxRow, report, reportTo);
       if (wrote === 'recipients_changed') {
         this.recipientsKept.delete(report!.inboxId);

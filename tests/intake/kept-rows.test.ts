@@ -98,8 +98,9 @@ for (const backend of backends()) {
     it('the next turn on the same instance is one statement; the first, and one after another instance wrote, read the row', async () => {
       const user = `u-${randomUUID()}`;
       const now = Date.now();
+      // A /start of a new user: no read either (the write inserts the row, there was none).
       const first = await turn(0, user, start(now));
-      expect(first.statements).toBe(2);
+      expect(first.statements).toBe(1);
       let choices = lastChoices(first.outcome.replies)!;
       const second = await turn(0, user, choose(now + 1, choices.stepId, 'unsafe'));
       expect(second.statements).toBe(1);
@@ -136,6 +137,42 @@ for (const backend of backends()) {
       });
       expect(c.statements).toBe(3);
       expect(c.outcome.previousChannelData).toEqual({ ids: [12] });
+    });
+
+    it('a /start of a user with a conversation this instance does not know: nothing written over it, answered as after a read', async () => {
+      const user = `u-${randomUUID()}`;
+      const control = `u-${randomUUID()}`;
+      const now = Date.now();
+      // The same conversation twice on instance 1: one user then sends /start to instance 0, the other to 1.
+      for (const u of [user, control]) {
+        const a = await turn(1, u, start(now));
+        await turn(1, u, choose(now + 1, lastChoices(a.outcome.replies)!.stepId, 'unsafe'));
+      }
+      const row = async (u: string) =>
+        (
+          await db.query<{ state: Uint8Array }>('SELECT state FROM conversations WHERE user_hash = $1', [
+            instances[0]!.service.userHash('cli', u),
+          ])
+        ).rows;
+      const again = await turn(0, user, start(now + 2), { eventId: `e-${randomUUID()}` });
+      // The insert found the row (nothing written), then the read and the write: three statements.
+      expect(again.statements).toBe(3);
+      const expected = await turn(1, control, start(now + 2), { eventId: `e-${randomUUID()}` });
+      expect(again.outcome.replies).toEqual(expected.outcome.replies);
+      expect(again.outcome.started).toEqual(expected.outcome.started);
+      expect(await row(user)).toHaveLength(1);
+      // A /start redelivered to the other instance (the first delivery was processed): a duplicate there too.
+      const eventId = `e-${randomUUID()}`;
+      const fresh = `u-${randomUUID()}`;
+      await turn(1, fresh, start(now), { eventId });
+      const redelivered = await turn(0, fresh, start(now), { eventId });
+      expect(redelivered.outcome.duplicate).toBe(true);
+      // Even once the conversation is gone (/stop on instance 1): the insert succeeds alone, the event does not.
+      await turn(1, fresh, { kind: 'text', now: now + 1, text: '/stop', locale: 'fr', capabilities: CAPS });
+      expect(await row(fresh)).toHaveLength(0);
+      const late = await turn(0, fresh, start(now), { eventId });
+      expect(late.outcome.duplicate).toBe(true);
+      expect(await row(fresh)).toHaveLength(0);
     });
 
     it('a row an earlier version of the service inserted (version 1, counting up) is never kept', async () => {
