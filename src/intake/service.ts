@@ -767,6 +767,7 @@ export class IntakeService {
       if (kept === NO_ROW && (write.op !== 'save' || write.from)) return undefined;
       const wrote = await writeTurn(q, write, event, outboxRow, report, reportTo);
       if (wrote === 'recipients_changed') {
+        metrics?.errors.inc({ kind: 'recipients_changed' });
         this.recipientsKept.delete(report!.inboxId);
         recipientsChanged = true;
       }
@@ -1071,17 +1072,19 @@ export class IntakeService {
    * fails) receives nothing: a database writer cannot add a silent reader. The coordinator id is not
    * content; /readyz reports the same problem.
    */
-  async trustedRecipients(tx: Queryable, inbox: string): Promise<InboxRecipient[]> {
-    return (await this.readRecipients(tx, inbox)).trusted;
+  async trustedRecipients(tx: Queryable, inbox: string, lock = false): Promise<InboxRecipient[]> {
+    return (await this.readRecipients(tx, inbox, lock)).trusted;
   }
 
   /** The trusted members of an inbox, and all its members as read (for the write's check, `SealedTo`). */
   private async readRecipients(
     tx: Queryable,
     inbox: string,
+    /** Locks the members read until the transaction `tx` ends (a report is stored sealed to them). */
+    lock = false,
   ): Promise<{ trusted: InboxRecipient[]; sealedTo: SealedTo }> {
     const { keyring, logger, metrics } = this.deps;
-    const candidates = await inboxRecipients(tx, inbox);
+    const candidates = await inboxRecipients(tx, inbox, lock);
     const trusted: InboxRecipient[] = [];
     for (const r of candidates) {
       if (memberIsTrusted(keyring, r, inbox)) {
@@ -1125,7 +1128,8 @@ export class IntakeService {
   async acceptSealedReport(input: BrowserSealedReport): Promise<AcceptSealedResult> {
     const { db, keyring, logger, metrics } = this.deps;
     const result = await db.transaction(async (tx): Promise<AcceptSealedResult> => {
-      const recipients = await this.trustedRecipients(tx, input.inbox);
+      // Locked until the report is stored: a member disabled or re-keyed meanwhile waits, or is seen.
+      const recipients = await this.trustedRecipients(tx, input.inbox, true);
       if (recipients.length === 0) return { ok: false, reason: 'no_recipient' };
       const tag = recipientsTag(recipients);
       const sealedTo = new Set(input.envelope.keys.map((k) => k.coordinatorId));
@@ -1368,9 +1372,11 @@ export class IntakeService {
     tx: Queryable,
     lookupHash: string,
     report: { id: string; inbox_id: string } | undefined,
+    /** The members read stay locked until `tx` ends (a follow-up is stored sealed to them). */
+    lock = false,
   ): Promise<FollowUpTarget> {
     const reportId = report?.id ?? decoyReportId(this.deps.keyring.current, lookupHash);
-    const recipients = await this.trustedRecipients(tx, report?.inbox_id ?? this.decoyInbox());
+    const recipients = await this.trustedRecipients(tx, report?.inbox_id ?? this.decoyInbox(), lock);
     return { reportId, recipients, recipientsTag: recipientsTag(recipients) };
   }
 
@@ -1388,7 +1394,7 @@ export class IntakeService {
     const result = await db.transaction(
       async (tx): Promise<AcceptFollowUpResult & { notice?: NewReportNotice }> => {
         const report = await this.reportOfLookupHash(tx, input.lookupHash);
-        const to = await this.followUpTarget(tx, input.lookupHash, report);
+        const to = await this.followUpTarget(tx, input.lookupHash, report, true);
         if (to.recipients.length === 0) return { ok: false, reason: 'no_recipient' };
         const sealedTo = new Set(input.envelope.keys.map((k) => k.coordinatorId));
         const exact =

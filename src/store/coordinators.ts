@@ -303,9 +303,11 @@ export async function isInboxMember(db: Queryable, inboxId: string, coordinatorI
 export async function inboxRecipients(
   db: Queryable,
   inboxId: string,
+  /** In a transaction that stores a report sealed to them: the rows stay locked until it ends. */
+  lock = false,
 ): Promise<{ id: string; public_key: string; mac: string | null }[]> {
   const r = await db.query<{ id: string; public_key: string; mac: string | null }>(
-    `SELECT c.id, c.public_key, m.mac FROM ${INBOX_MEMBERS} ORDER BY c.created_at, c.id`,
+    `SELECT c.id, c.public_key, m.mac FROM ${INBOX_MEMBERS} ORDER BY c.created_at, c.id${lock ? ' FOR SHARE OF m, c' : ''}`,
     [inboxId],
     // Once a report (every submit): planned once per connection.
     { prepare: true },
@@ -337,12 +339,15 @@ export function sealedTo(
 /**
  * A boolean SQL expression: the inbox's active members are still exactly `to.members`, in the same order (a
  * member added, removed, disabled, or with another key or MAC makes it false). Evaluated in the statement of
- * the write, so a report is never stored for a set of recipients that changed since it was sealed.
+ * the write, so a report is never stored for a set of recipients that changed since it was sealed. The rows
+ * read are locked (FOR SHARE) until the write commits: a change committed while the statement runs is seen
+ * (the row is read again at its newest version), and a change that comes later waits for the report. A
+ * member added at that very moment is not seen (a new row is not locked): the next report has it.
  */
 export function sealedToCheck(to: SealedTo, p: (value: unknown, cast: string) => string): string {
   const members = INBOX_MEMBERS.replace('$1', p(to.inboxId, 'text'));
   return `ARRAY(SELECT c.id::text || ' ' || c.public_key || ' ' || coalesce(m.mac, '') FROM ${members}
-      ORDER BY c.created_at, c.id) = ${p(to.members, 'text[]')}`;
+      ORDER BY c.created_at, c.id FOR SHARE OF m, c) = ${p(to.members, 'text[]')}`;
 }
 
 /** Inboxes of a coordinator. */

@@ -8,13 +8,24 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoordinator } from '../../src/coordinators/index.js';
-import { encodeBytes, generateCoordinatorKeyPair, initCrypto } from '../../src/crypto/index.js';
-import { createIntake, type Intake } from '../../src/intake/index.js';
+import {
+  encodeBytes,
+  generateCoordinatorKeyPair,
+  initCrypto,
+  type SealReportInput,
+  sealReport,
+} from '../../src/crypto/index.js';
+import { type AcceptSealedResult, createIntake, type Intake, recipientsTag } from '../../src/intake/index.js';
 import { loggerOptions } from '../../src/logger.js';
 import {
+  type ConversationWrite,
   type Database,
+  findReportById,
   findReportByReference,
   migrate,
+  type NewReport,
+  type PendingRow,
+  type SealedTo,
   sealedTo,
   setCoordinatorDisabled,
   writeTurn,
@@ -147,53 +158,174 @@ for (const backend of backends()) {
       expect((await report()).to).toEqual(before);
     });
 
-    it('writes nothing when the members are not the ones the report was sealed to', async () => {
+    /** The inbox's members as `inboxRecipients` reads them: the current set, and one missing its first. */
+    async function memberSets(): Promise<{ current: SealedTo; stale: SealedTo; ids: string[] }> {
       const members = await db.query<{ id: string; public_key: string; mac: string | null }>(
         `SELECT c.id, c.public_key, m.mac FROM inbox_members m JOIN coordinators c ON c.id = m.coordinator_id
           WHERE m.inbox_id = 'coordination' AND c.disabled_at IS NULL ORDER BY c.created_at, c.id`,
       );
-      const current = sealedTo('coordination', members.rows);
-      const stale = sealedTo('coordination', members.rows.slice(1));
-      const userHash = `h-${randomUUID()}`;
-      const reportOf = () => ({
-        id: randomUUID(),
-        reference: `R-${randomUUID().slice(0, 6).toUpperCase()}`,
-        inboxId: 'coordination',
-        flowKind: 'youth' as const,
-        channel: 'cli',
-        urgency: 'normal' as const,
-        envelopeVersion: 1,
-        nonce: 'n',
-        ciphertext: 'c',
-        receivedAt: new Date(),
-        keys: members.rows.map((m) => ({ coordinatorId: m.id, sealedKey: 'k' })),
-      });
-      const write = {
-        op: 'save' as const,
-        row: {
-          userHash,
-          channel: 'cli',
-          state: new Uint8Array([1, 2, 3]),
-          keyFingerprint: 'f',
-          expiresAt: new Date(Date.now() + 60_000),
-          version: 2 ** 21,
-        },
+      return {
+        current: sealedTo('coordination', members.rows),
+        stale: sealedTo('coordination', members.rows.slice(1)),
+        ids: members.rows.map((m) => m.id),
       };
-      const count = async (sql: string) => (await db.query<{ n: number }>(sql)).rows[0]!.n;
-      const reports = await count('SELECT count(*)::int AS n FROM reports');
-      const event = { channel: 'cli', eventHash: `e-${randomUUID()}` };
-      expect(await writeTurn(db, write, event, undefined, reportOf(), stale)).toBe('recipients_changed');
-      expect(await count('SELECT count(*)::int AS n FROM reports')).toBe(reports);
-      expect(
-        await count(`SELECT count(*)::int AS n FROM conversations WHERE user_hash = '${userHash}'`),
-      ).toBe(0);
-      expect(
-        await count(
-          `SELECT count(*)::int AS n FROM processed_events WHERE event_hash = '${event.eventHash}'`,
-        ),
-      ).toBe(0);
-      expect(await writeTurn(db, write, event, undefined, reportOf(), current)).toBe('ok');
-      expect(await count('SELECT count(*)::int AS n FROM reports')).toBe(reports + 1);
+    }
+
+    const newReport = (ids: string[]): NewReport => ({
+      id: randomUUID(),
+      reference: `R-${randomUUID().slice(0, 6).toUpperCase()}`,
+      inboxId: 'coordination',
+      flowKind: 'youth',
+      channel: 'cli',
+      urgency: 'normal',
+      envelopeVersion: 1,
+      nonce: 'n',
+      ciphertext: 'c',
+      receivedAt: new Date(),
+      keys: ids.map((id) => ({ coordinatorId: id, sealedKey: 'k' })),
     });
+
+    /** Everything a turn's write may change, for one user and one event. */
+    async function snapshot(userHash: string, eventHash: string) {
+      const one = async (sql: string, params: unknown[] = []) =>
+        (await db.query<{ v: unknown }>(sql, params)).rows[0]?.v ?? null;
+      return {
+        reports: await one('SELECT count(*)::int AS v FROM reports'),
+        row: await one(
+          "SELECT version::text || ':' || encode(state, 'hex') || ':' || coalesce(outbox_event, '-') AS v FROM conversations WHERE user_hash = $1",
+          [userHash],
+        ),
+        event: await one('SELECT count(*)::int AS v FROM processed_events WHERE event_hash = $1', [
+          eventHash,
+        ]),
+        pending: await one('SELECT count(*)::int AS v FROM pending_replies WHERE user_hash = $1', [userHash]),
+      };
+    }
+
+    it('writes nothing, in every form of the write, when the members are not the ones the report was sealed to', async () => {
+      const { current, stale, ids } = await memberSets();
+      const userHash = `h-${randomUUID()}`;
+      const version = 2 ** 21;
+      const row = (state: number) => ({
+        userHash,
+        channel: 'cli',
+        state: new Uint8Array([state]),
+        keyFingerprint: 'f',
+        expiresAt: new Date(Date.now() + 60_000),
+      });
+      const outbox = (eventHash: string): PendingRow => ({
+        channel: 'cli',
+        eventHash,
+        userHash,
+        sealed: new Uint8Array([9]),
+      });
+      const forms: { name: string; write: () => ConversationWrite; pending?: boolean }[] = [
+        // A new conversation (the row is inserted), with its outbox entry in the row.
+        { name: 'insert', write: () => ({ op: 'save', row: { ...row(1), version } }), pending: true },
+        // The row updated from its version (its outbox entry confirmed meanwhile: none left).
+        {
+          name: 'update',
+          write: () => ({ op: 'save', row: row(2), from: { userHash, version, folded: 0 } }),
+        },
+        // Updated while the row holds an unconfirmed outbox entry (kept in pending_replies by the same write).
+        {
+          name: 'update keeping an unsent entry',
+          write: () => ({
+            op: 'save',
+            row: row(3),
+            from: { userHash, version: version + 1, folded: 0, unsent: true },
+          }),
+          pending: true,
+        },
+        // The conversation deleted (the usual submit: the flow ends), its unsent entry kept.
+        { name: 'delete', write: () => ({ op: 'delete', userHash, version: version + 2, unsent: true }) },
+        // No row, none written.
+        { name: 'none', write: () => ({ op: 'none' }) },
+      ];
+      for (const form of forms) {
+        const event = { channel: 'cli', eventHash: `e-${randomUUID()}` };
+        const pending = form.pending ? outbox(event.eventHash) : undefined;
+        const before = await snapshot(userHash, event.eventHash);
+        expect(await writeTurn(db, form.write(), event, pending, newReport(ids), stale), form.name).toBe(
+          'recipients_changed',
+        );
+        expect(await snapshot(userHash, event.eventHash), form.name).toEqual(before);
+        expect(await writeTurn(db, form.write(), event, pending, newReport(ids), current), form.name).toBe(
+          'ok',
+        );
+        const after = await snapshot(userHash, event.eventHash);
+        expect(after.reports, form.name).toBe(Number(before.reports) + 1);
+        expect(after.event, form.name).toBe(1);
+      }
+    });
+
+    if (backend.name === 'postgres') {
+      // Two connections at once: PGlite has one, so the race below cannot happen there.
+      it('a coordinator disabled while the report is being written gets nothing: the write waits and sees it', async () => {
+        const { current, ids } = await memberSets();
+        const userHash = `h-${randomUUID()}`;
+        const write: ConversationWrite = {
+          op: 'save',
+          row: {
+            userHash,
+            channel: 'cli',
+            state: new Uint8Array([1]),
+            keyFingerprint: 'f',
+            expiresAt: new Date(Date.now() + 60_000),
+            version: 2 ** 21,
+          },
+        };
+        const event = { channel: 'cli', eventHash: `e-${randomUUID()}` };
+        let written: Promise<string> | undefined;
+        let settled = false;
+        await db.transaction(async (tx) => {
+          // The disable is made, not yet committed, when the report's write starts on another connection.
+          await tx.query('UPDATE coordinators SET disabled_at = now() WHERE id = $1', [ids[0]]);
+          written = writeTurn(db, write, event, undefined, newReport(ids), current);
+          written.then(() => {
+            settled = true;
+          });
+          await new Promise((r) => setTimeout(r, 300));
+          // Still waiting for the disable to commit or roll back (a write that went on would be done by now).
+          expect(settled).toBe(false);
+        });
+        expect(await written).toBe('recipients_changed');
+        await db.query('UPDATE coordinators SET disabled_at = NULL WHERE id = $1', [ids[0]]);
+      });
+
+      it('the same for a report sealed in the browser: the disable is seen, the page is told to seal again', async () => {
+        const { ids } = await memberSets();
+        const recipients = await intake.service.trustedRecipients(db, 'coordination');
+        const reportId = randomUUID();
+        const envelope = sealReport({
+          reportId,
+          payload: { v: 1, answers: { story: 'x' } } as unknown as SealReportInput['payload'],
+          recipients,
+        });
+        let stored: Promise<AcceptSealedResult> | undefined;
+        let settled = false;
+        await db.transaction(async (tx) => {
+          await tx.query('UPDATE coordinators SET disabled_at = now() WHERE id = $1', [ids[0]]);
+          stored = intake.service.acceptSealedReport({
+            id: reportId,
+            reference: `R-${randomUUID().slice(0, 6).toUpperCase()}`,
+            inbox: 'coordination',
+            kind: 'youth',
+            urgency: 'normal',
+            recipientsTag: recipientsTag(recipients),
+            envelope,
+            now: Date.now(),
+          });
+          stored.then(() => {
+            settled = true;
+          });
+          await new Promise((r) => setTimeout(r, 300));
+          expect(settled).toBe(false);
+        });
+        expect(await stored).toMatchObject({ ok: false, reason: 'stale_recipients' });
+        expect((await findReportById(db, reportId)) ?? null).toBeNull();
+        await db.query('UPDATE coordinators SET disabled_at = NULL WHERE id = $1', [ids[0]]);
+      });
+    }
   });
 }

@@ -321,9 +321,17 @@ export class TelegramChannel {
    * alongside: an edit adds no message, so the order of the chat does not depend on it, and the turn waits for
    * one Bot API call less. Both are done before the turn ends (the chat's next turn may edit the same ones).
    */
-  private async alongside(edits: Promise<void>[], sending: Promise<void>): Promise<void> {
-    const [, sent] = await Promise.allSettled([Promise.all(edits), sending]);
+  private async alongside(edits: Promise<void>, sending: Promise<void>): Promise<void> {
+    const [, sent] = await Promise.allSettled([edits, sending]);
     if (sent.status === 'rejected') throw sent.reason;
+  }
+
+  /**
+   * Changes the buttons of several messages one after the other (up to 17 after many re-prompts: at once,
+   * they would be a burst Telegram answers with 429). Never throws.
+   */
+  private async setKeyboards(chatId: number, changes: [number, InlineKeyboard][]): Promise<void> {
+    for (const [id, keyboard] of changes) await this.setKeyboard(chatId, id, keyboard);
   }
 
   /** Changes the buttons of a message (none: closed); a failure is counted and logged, never thrown. */
@@ -509,17 +517,22 @@ export class TelegramChannel {
       }
       if (outcome.erased) return this.erase(chatId, userId, outcome, msg.message_id);
       let open: number[] | undefined;
-      let edits: Promise<void>[];
+      let edits: Promise<void>;
       if (live.keyboard !== undefined && live.step !== undefined && asksAgain(outcome, live.step)) {
         // The same question asked again (a re-prompt): its earlier copy keeps its buttons, which answer the
         // same question (the engine takes a press on either); all are closed once it is answered.
         open = [...(live.open ?? []), live.keyboard];
-        edits = open
-          .splice(0, Math.max(0, open.length - MAX_OPEN))
-          .map((id) => this.setKeyboard(chatId, id, []));
+        const closed = open.splice(0, Math.max(0, open.length - MAX_OPEN));
+        edits = this.setKeyboards(
+          chatId,
+          closed.map((id) => [id, []]),
+        );
       } else {
         // Answered by typing: the buttons of the question before are closed, so they cannot be replayed.
-        edits = allOf(live).map((id) => this.setKeyboard(chatId, id, []));
+        edits = this.setKeyboards(
+          chatId,
+          allOf(live).map((id) => [id, []]),
+        );
       }
       // A new conversation (private chats only, as everything here): its welcome offers the Mini App.
       const url = outcome.started
@@ -679,11 +692,11 @@ export class TelegramChannel {
       ) {
         // A toggle of a multiple choice: the same keyboard, edited in place.
         const { keyboard, shortCodes } = keyboardFor(first);
-        await Promise.all([
-          this.setKeyboard(chatId, msg.message_id, keyboard),
+        await this.setKeyboards(chatId, [
+          [msg.message_id, keyboard],
           ...allOf(live)
             .filter((id) => id !== msg.message_id)
-            .map((id) => this.setKeyboard(chatId, id, [])),
+            .map((id): [number, InlineKeyboard] => [id, []]),
         ]);
         await this.remember(
           userId,
@@ -693,12 +706,12 @@ export class TelegramChannel {
         return answer;
       }
       // The pressed message shows the answer chosen, the other live buttons close, while the replies go.
-      const edits = [
-        this.setKeyboard(chatId, msg.message_id, answeredKeyboard(this.chosenLabels(msg, data, optionId))),
+      const edits = this.setKeyboards(chatId, [
+        [msg.message_id, answeredKeyboard(this.chosenLabels(msg, data, optionId))],
         ...allOf(live)
           .filter((id) => id !== msg.message_id)
-          .map((id) => this.setKeyboard(chatId, id, [])),
-      ];
+          .map((id): [number, InlineKeyboard] => [id, []]),
+      ]);
       await this.alongside(
         edits,
         this.sendReplies(chatId, userId, outcome.replies, outcome.lang, true, updateId),

@@ -51,6 +51,8 @@ export interface FakeBotApi {
    */
   holdUntilSend: string | undefined;
   held: { method: string; released: 'send' | 'timeout' }[];
+  /** The most calls of each method the fake was answering at once (received, not yet answered). */
+  peakInFlight: Map<string, number>;
   /** Runs a method given back as a webhook's response body, as Telegram does (recorded like a call). */
   webhookReply(body: unknown): void;
   reset(): void;
@@ -83,6 +85,8 @@ export async function startFakeBotApi(
   let holdUntilSend: string | undefined;
   const held: FakeBotApi['held'] = [];
   const holding: { chatId: number; release(): void }[] = [];
+  const inFlight = new Map<string, number>();
+  const peakInFlight = new Map<string, number>();
   const nextId = (chatId: number) => {
     const n = (counters.get(chatId) ?? 0) + 1;
     counters.set(chatId, n);
@@ -171,6 +175,10 @@ export async function startFakeBotApi(
     readBody(req)
       .then((params) => {
         calls.push({ method, params });
+        const now = (inFlight.get(method) ?? 0) + 1;
+        inFlight.set(method, now);
+        peakInFlight.set(method, Math.max(now, peakInFlight.get(method) ?? 0));
+        res.once('finish', () => inFlight.set(method, (inFlight.get(method) ?? 1) - 1));
         const r = handle(method, params);
         if (method === 'sendMessage') {
           for (const h of holding.filter((x) => x.chatId === Number(params.chat_id))) h.release();
@@ -223,6 +231,7 @@ export async function startFakeBotApi(
       holdUntilSend = value;
     },
     held,
+    peakInFlight,
     root: `http://127.0.0.1:${port}${prefix}`,
     token,
     calls,
@@ -247,6 +256,7 @@ export async function startFakeBotApi(
       calls.length = 0;
       held.length = 0;
       holdUntilSend = undefined;
+      peakInFlight.clear();
       chats.clear();
       counters.clear();
       blocked.clear();

@@ -240,6 +240,26 @@ describe.each(backends())('POST /telegram/webhook ($name)', (backend) => {
     expect(user.findButton('age_13_14')).toBeDefined();
   });
 
+  it('closes many copies of a question one after the other, not in a burst Telegram would refuse (429)', async () => {
+    const user = h.user();
+    await user.say('/start jeune');
+    for (let i = 0; i < 5; i++) await user.say(`je sais pas ${i}`);
+    // Six live copies of the question; each edit answered after 30 ms, so edits sent at once would overlap.
+    h.fake.slow = { method: 'editMessageReplyMarkup', ms: 30 };
+    try {
+      await user.typeLabel('safe');
+    } finally {
+      h.fake.slow = undefined;
+    }
+    expect(h.fake.callsOf('editMessageReplyMarkup')).toHaveLength(6);
+    expect(h.fake.peakInFlight.get('editMessageReplyMarkup')).toBe(1);
+    const live = user
+      .botMessages()
+      .flatMap((m) => (m.keyboard ?? []).flat())
+      .filter((b) => b.callback_data?.startsWith('s:safety:'));
+    expect(live).toEqual([]);
+  });
+
   it('a group: says once it works in private only, leaves, stores nothing', async () => {
     const user = h.user();
     const events = await processedEvents();
