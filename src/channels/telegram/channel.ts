@@ -23,7 +23,7 @@ import {
   miniAppMessage,
   miniAppUrl,
   type OutgoingMessage,
-  renderReply,
+  oneMessageWhereItFits,
 } from './render.js';
 import { langOf, TEXTS } from './texts.js';
 
@@ -396,10 +396,8 @@ export class TelegramChannel {
     let keyboard: number | undefined;
     let step: string | undefined;
     try {
-      for (const [index, reply] of replies.entries()) {
-        const messages = renderReply(reply, lang);
-        if (index === 0 && afterFirst) messages.push(afterFirst);
-        for (const m of messages) {
+      for (const { message: m, reply } of oneMessageWhereItFits(replies, lang, afterFirst)) {
+        {
           const id = await this.send(chatId, m.html, m.keyboard);
           if (id !== undefined) sent.push(id);
           if (id !== undefined && m.keyboard && !m.standing) {

@@ -191,3 +191,43 @@ export function renderReply(reply: Reply, lang: Lang): OutgoingMessage[] {
     }
   }
 }
+
+/** The most HTML a joined message may hold: Telegram's limit is 4,096 characters of text after parsing. */
+const JOINED_MAX = 3_500;
+
+/**
+ * A turn's replies as Telegram messages: a message without buttons is joined to the one after it (the
+ * question under the text that leads to it, one notification instead of several), as long as the whole
+ * fits. The emergency numbers always stand alone, never joined; nothing is joined after a receipt, so the
+ * secret code ends its message and the end message with its "Effacer" button comes apart from it.
+ */
+export function oneMessageWhereItFits(
+  replies: Reply[],
+  lang: Lang,
+  afterFirst?: OutgoingMessage,
+): { message: OutgoingMessage; reply: Reply }[] {
+  const out: { message: OutgoingMessage; reply: Reply; alone: boolean }[] = [];
+  for (const [index, reply] of replies.entries()) {
+    const messages = renderReply(reply, lang);
+    if (index === 0 && afterFirst) messages.push(afterFirst);
+    const alone = reply.type === 'emergency';
+    for (const message of messages) {
+      const prev = out.at(-1);
+      if (
+        prev &&
+        !prev.alone &&
+        !alone &&
+        prev.reply.type !== 'receipt' &&
+        !prev.message.keyboard &&
+        prev.message.html.length + message.html.length + 2 <= JOINED_MAX
+      ) {
+        out[out.length - 1] = {
+          message: { ...message, html: `${prev.message.html}\n\n${message.html}` },
+          reply,
+          alone,
+        };
+      } else out.push({ message, reply, alone });
+    }
+  }
+  return out;
+}

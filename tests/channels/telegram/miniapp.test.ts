@@ -33,11 +33,13 @@ describe('telegram Mini App button', () => {
       },
     ]);
     expect(buttons[0]).not.toHaveProperty('callback_data');
-    // Right after the welcome, saying what the page protects; the question's own buttons are untouched.
+    // Under the welcome (joined to it: one message), saying what the page protects; then the question,
+    // whose own buttons are untouched.
     const messages = youth.botMessages();
     const offer = messages.findIndex((m) => m.keyboard?.[0]?.[0]?.web_app);
-    expect(offer).toBe(1);
-    expect(messages[offer]!.text).toMatch(/chiffrées sur le téléphone/);
+    expect(offer).toBe(0);
+    expect(messages[offer]!.text).toMatch(/^Salut\.[\s\S]*chiffrées sur le téléphone/);
+    expect(messages[1]!.text).toMatch(/^Es-tu en sécurité maintenant/);
     expect(youth.findButton('safe').data).toBe('s:safety:safe');
 
     // Answering closes the question's keyboard, not the offer; a later turn sends no other offer.

@@ -5,12 +5,70 @@ import {
   decodePress,
   encodeChoice,
   escapeHtml,
+  oneMessageWhereItFits,
   renderReply,
   shortCode,
   splitText,
 } from '../../../src/channels/telegram/render.js';
 
 describe('telegram rendering', () => {
+  it("joins a turn's texts to the message after them, never the emergency numbers, never after a receipt", () => {
+    const question = {
+      type: 'choices' as const,
+      stepId: 'safety',
+      text: 'Es-tu en sécurité maintenant ?',
+      multi: false,
+      options: [{ id: 'safe', label: 'Oui' }],
+    };
+    const shown = (replies: Parameters<typeof oneMessageWhereItFits>[0]) =>
+      oneMessageWhereItFits(replies, 'fr').map(({ message }) => ({
+        html: message.html,
+        buttons: (message.keyboard ?? []).flat().length,
+      }));
+    // The welcome and the question: one message, the buttons under both.
+    expect(shown([{ type: 'text', text: 'Salut.' }, question])).toEqual([
+      { html: 'Salut.\n\nEs-tu en sécurité maintenant ?', buttons: 1 },
+    ]);
+    // The emergency numbers stand alone, before and after.
+    const emergency = {
+      type: 'emergency' as const,
+      title: 'Urgence',
+      lines: [{ number: '17', label: 'Police' }],
+    };
+    const alone = shown([
+      { type: 'text', text: 'Avant.' },
+      emergency,
+      { type: 'text', text: 'Après.' },
+      question,
+    ]);
+    expect(alone.map((m) => m.html.split('\n\n')[0])).toEqual(['Avant.', '🚨 <b>Urgence</b>', 'Après.']);
+    expect(alone).toHaveLength(3);
+    // "Sending…" joins the receipt; the end message (its "Effacer" button) comes apart, after the code.
+    const end = shown([
+      { type: 'text', text: 'J’envoie ton message…' },
+      { type: 'receipt', reference: 'R-ABCDEF', receipt: 'AAAA-BBBB-CCCC-DDDD', text: 'Envoyé.' },
+      { type: 'text', text: 'Appelle le 119.' },
+      {
+        type: 'choices',
+        stepId: 'end',
+        text: '',
+        multi: false,
+        options: [{ id: '$erase', label: 'Effacer' }],
+      },
+    ]);
+    expect(end).toHaveLength(2);
+    expect(end[0]!.html).toMatch(/^J’envoie ton message…\n\nEnvoyé\.[\s\S]*AAAA-BBBB-CCCC-DDDD/);
+    expect(end[1]!.html).toMatch(/^Appelle le 119\./);
+    // Nothing joined past Telegram's limit: two long texts stay two messages.
+    const long = 'x'.repeat(2_000);
+    expect(
+      shown([
+        { type: 'text', text: long },
+        { type: 'text', text: long },
+      ]),
+    ).toHaveLength(2);
+  });
+
   it('escapes HTML in every text', () => {
     expect(escapeHtml('<b>a & b</b>')).toBe('&lt;b&gt;a &amp; b&lt;/b&gt;');
     const [m] = renderReply({ type: 'text', text: '1 < 2 & <script>' }, 'fr');
