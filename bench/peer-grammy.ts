@@ -92,11 +92,11 @@ function summary(s: FlowStep, a: Answers): string {
   return `${s.text?.fr ?? ''}\n\n${lines.join('\n')}`;
 }
 
-/** Shows a question (with its keyboard). */
-async function ask(ctx: Ctx, s: FlowStep) {
+/** Shows a question (with its keyboard), after `before` in the same message when given. */
+async function ask(ctx: Ctx, s: FlowStep, before?: string) {
   const text = s.type === 'summary' ? summary(s, ctx.session.answers) : (s.text?.fr ?? '');
   const kb = keyboard(s, ctx.session.picked);
-  await ctx.reply(text, kb ? { reply_markup: kb } : {});
+  await ctx.reply(before ? `${before}\n\n${text}` : text, kb ? { reply_markup: kb } : {});
 }
 
 /** Enters `id`: sends messages, stores the report on submit, stops at the next question. */
@@ -208,9 +208,8 @@ bot.on('message:text', async (ctx) => {
     await enter(ctx, nextOf(s, sess.answers));
     return;
   }
-  // Text where a button was expected: say so and show the question again.
-  await ctx.reply("Je n'ai pas compris. Choisis une des réponses proposées.");
-  await ask(ctx, s);
+  // Text where a button was expected: say so and show the question again, in one message (as ours does).
+  await ask(ctx, s, "Je n'ai pas compris. Choisis une des réponses proposées.");
 });
 
 bot.catch((err) => {
