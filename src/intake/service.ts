@@ -825,8 +825,8 @@ export class IntakeService {
     }
     if (!out) return recipientsChanged ? RECIPIENTS_CHANGED : undefined;
     // Committed: keep the row as written for the next turn; a row that is gone leaves no copy behind.
-    if (out && written && written.version >= KEPT_FROM_VERSION) this.turnCache.put(written);
-    else if (out) this.turnCache.forget(hashes[0]!);
+    if (written && written.version >= KEPT_FROM_VERSION) this.turnCache.put(written);
+    else this.turnCache.forget(hashes[0]!);
     return out;
   }
 

@@ -397,15 +397,13 @@ export class TelegramChannel {
     let step: string | undefined;
     try {
       for (const { message: m, reply } of oneMessageWhereItFits(replies, lang, afterFirst)) {
-        {
-          const id = await this.send(chatId, m.html, m.keyboard);
-          if (id !== undefined) sent.push(id);
-          if (id !== undefined && m.keyboard && !m.standing) {
-            keyboard = id;
-            step = reply.type === 'choices' && !reply.multi ? reply.stepId : undefined;
-          }
-          if (m.shortCodes) codes = { ...(codes ?? {}), ...m.shortCodes };
+        const id = await this.send(chatId, m.html, m.keyboard);
+        if (id !== undefined) sent.push(id);
+        if (id !== undefined && m.keyboard && !m.standing) {
+          keyboard = id;
+          step = reply.type === 'choices' && !reply.multi ? reply.stepId : undefined;
         }
+        if (m.shortCodes) codes = { ...(codes ?? {}), ...m.shortCodes };
       }
     } catch (err) {
       if (err instanceof BlockedError) {
@@ -515,23 +513,20 @@ export class TelegramChannel {
       }
       if (outcome.erased) return this.erase(chatId, userId, outcome, msg.message_id);
       let open: number[] | undefined;
-      let edits: Promise<void>;
+      let closed: number[];
       if (live.keyboard !== undefined && live.step !== undefined && asksAgain(outcome, live.step)) {
         // The same question asked again (a re-prompt): its earlier copy keeps its buttons, which answer the
         // same question (the engine takes a press on either); all are closed once it is answered.
         open = [...(live.open ?? []), live.keyboard];
-        const closed = open.splice(0, Math.max(0, open.length - MAX_OPEN));
-        edits = this.setKeyboards(
-          chatId,
-          closed.map((id) => [id, []]),
-        );
+        closed = open.splice(0, Math.max(0, open.length - MAX_OPEN));
       } else {
         // Answered by typing: the buttons of the question before are closed, so they cannot be replayed.
-        edits = this.setKeyboards(
-          chatId,
-          allOf(live).map((id) => [id, []]),
-        );
+        closed = allOf(live);
       }
+      const edits = this.setKeyboards(
+        chatId,
+        closed.map((id) => [id, []]),
+      );
       // A new conversation (private chats only, as everything here): its welcome offers the Mini App.
       const url = outcome.started
         ? miniAppUrl(this.options.publicUrl, outcome.started.flowId, outcome.lang)
