@@ -222,6 +222,8 @@ export interface RunResult {
   latency: LatencySummary;
   /** Latency by step of the walk (0: the first update of a user), when asked for (`byStep`). */
   steps?: LatencySummary[];
+  /** Every turn's latency in ms, in the order they ended (closed loop), to pool several measures. */
+  samples?: number[];
 }
 
 /**
@@ -294,6 +296,7 @@ export async function closedLoop(opts: {
     reports,
     latency: summarize(latencies),
     ...(opts.byStep ? { steps: stepLatencies.map((l) => summarize(l ?? [])) } : {}),
+    samples: latencies,
   };
 }
 
