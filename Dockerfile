@@ -35,7 +35,7 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# The same node flags as `npm start` (tests/deploy.test.ts keeps them equal). A 32 MiB young generation: a
-# turn's short-lived objects die there instead of being promoted, so the collector runs less (see
-# docs/PERFORMANCE.md, seventh part; up to 3 x 32 MiB of memory more than node's default under load).
+# The same node flags as `npm start` (tests/deploy.test.ts keeps them equal). A 32 MiB semi-space: about half
+# the collections per request under load (docs/PERFORMANCE.md, seventh part), and node's own default shrinks
+# to 1 MiB in a 512 MiB container. Costs up to 3 x (32 - 16) = 48 MiB more than the default above 2 GiB.
 CMD ["node", "--max-semi-space-size=32", "dist/server.js"]
