@@ -496,19 +496,22 @@ export class TelegramChannel {
           return changed(prev, { keyboard: null });
         },
       });
+      // The turn's replies, answering this message and confirming this update once sent.
+      const send = (afterFirst?: OutgoingMessage, open?: number[]) =>
+        this.sendReplies(
+          chatId,
+          userId,
+          outcome.replies,
+          outcome.lang,
+          true,
+          updateId,
+          msg.message_id,
+          afterFirst,
+          open,
+        );
       if (outcome.duplicate) {
         // Replies of the first delivery that were never confirmed sent (the instance died): send them now.
-        if (outcome.replies.length > 0) {
-          await this.sendReplies(
-            chatId,
-            userId,
-            outcome.replies,
-            outcome.lang,
-            true,
-            updateId,
-            msg.message_id,
-          );
-        }
+        if (outcome.replies.length > 0) await send();
         return;
       }
       if (outcome.erased) return this.erase(chatId, userId, outcome, msg.message_id);
@@ -531,20 +534,7 @@ export class TelegramChannel {
       const url = outcome.started
         ? miniAppUrl(this.options.publicUrl, outcome.started.flowId, outcome.lang)
         : undefined;
-      await this.alongside(
-        edits,
-        this.sendReplies(
-          chatId,
-          userId,
-          outcome.replies,
-          outcome.lang,
-          true,
-          updateId,
-          msg.message_id,
-          url ? miniAppMessage(url, outcome.lang) : undefined,
-          open,
-        ),
-      );
+      await this.alongside(edits, send(url ? miniAppMessage(url, outcome.lang) : undefined, open));
     });
   }
 
