@@ -72,15 +72,16 @@ const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 const LOADS = new Set((env.BENCH_LOADS ?? 'text,youth').split(','));
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
+/** The flags of `node [--flags] dist/server.js` (package.json's start script). */
 function startFlags(start: unknown): string[] {
   const m = typeof start === 'string' ? /^node((?:\s+--\S+)*)\s+dist\/server\.js$/.exec(start.trim()) : null;
   if (!m)
     throw new Error(`package.json: scripts.start is not "node [--flags] dist/server.js": ${String(start)}`);
   return m[1]!.split(/\s+/).filter(Boolean);
 }
-const ms = (v: number) => `${v.toFixed(1)} ms`;
-const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: ADMIN_URL });
