@@ -105,6 +105,19 @@ async function pending(): Promise<Record<string, unknown>[]> {
   return (await db.query('SELECT * FROM teams_notices ORDER BY id')).rows;
 }
 
+/**
+ * The stored notices once there are `count` of them (or after 5 s): a case's notice is stored by a listener
+ * that runs after the turn has answered, so it may land a moment after `fileCase` returns.
+ */
+async function pendingOnce(count: number): Promise<Record<string, unknown>[]> {
+  let rows = await pending();
+  for (let i = 0; i < 100 && rows.length < count; i++) {
+    await sleep(50);
+    rows = await pending();
+  }
+  return rows;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
@@ -217,7 +230,7 @@ describe('Teams coordinator links and new-case notices', () => {
     const a = await fileCase(main);
     const b = await fileCase(main);
     // Stored, not sent: one batch for the inbox, queue metadata only.
-    const rows = await pending();
+    const rows = await pendingOnce(2);
     expect(rows).toHaveLength(2);
     expect(Object.keys(rows[0]!).sort()).toEqual([
       'attempts',
@@ -271,6 +284,7 @@ describe('Teams coordinator links and new-case notices', () => {
     main = await instance(db, 300);
     const from = connector.calls.length;
     const c = await fileCase(main);
+    expect(await pendingOnce(1)).toHaveLength(1);
     await main.close();
     await db.query(`UPDATE teams_notices SET due_at = now() - interval '1 minute'`);
     main = await instance(db, 300);
