@@ -22,6 +22,9 @@
  *                                flags for the peer, none by default),
  *                                BENCH_STEPS=1 to print p50/p99 by step of the walk,
  *                                BENCH_STATS=1 to print the rows each table took (pg_stat_user_tables),
+ *                                BENCH_SAMPLES=file to write every side-by-side turn's latency (JSON),
+ *                                BENCH_CHILD_LOGS=dir to keep each child's output there (e.g. with
+ *                                BENCH_NODE_ARGS=--trace-gc; the service logs no content),
  *                                BENCH_PROFILE=1 to write a --cpu-prof of the service to bench/profiles/,
  *                                BENCH_TSX=1 to run src/server.ts through tsx (`npm run dev`) instead of
  *                                the built dist/server.js (`npm start`, the Dockerfile; rebuilt first if stale),
@@ -29,7 +32,7 @@
  *                                side), BENCH_LOADS=text,youth (side by side), BENCH_ONLY=compare,throughput,rate,live,reference,inbox,start)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -81,6 +84,21 @@ function startFlags(start: unknown): string[] {
   if (!m)
     throw new Error(`package.json: scripts.start is not "node [--flags] dist/server.js": ${String(start)}`);
   return m[1]!.split(/\s+/).filter(Boolean);
+}
+
+/**
+ * WAL written by the whole cluster so far: bytes and full-page images (only the side under load writes).
+ * PostgreSQL 14 and later; NaN (printed as such) before.
+ */
+async function walWritten(): Promise<{ bytes: number; fpi: number }> {
+  try {
+    const r = await admin((c) =>
+      c.query('SELECT wal_bytes::float8 AS b, wal_fpi::float8 AS f FROM pg_stat_wal'),
+    );
+    return { bytes: Number(r.rows[0].b), fpi: Number(r.rows[0].f) };
+  } catch {
+    return { bytes: Number.NaN, fpi: Number.NaN };
+  }
 }
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -248,9 +266,9 @@ async function main() {
     );
     out();
     out(
-      '| load | side | turns/s | p50 ms | p99 ms | errors | reports | CPU ms/turn | PostgreSQL CPU ms/turn | Bot API calls/turn |',
+      '| load | side | turns/s | p50 ms | p99 ms | errors | reports | CPU ms/turn | PostgreSQL CPU ms/turn | WAL kB/turn (full pages) | Bot API calls/turn |',
     );
-    out('|---|---|---|---|---|---|---|---|---|---|');
+    out('|---|---|---|---|---|---|---|---|---|---|---|');
     type Row = { load: string; side: string; tps: number; p50: number; p99: number; samples: number[] };
     const rows: Row[] = [];
     const stepRows: { load: string; side: string; steps: LatencySummary[] }[] = [];
@@ -260,6 +278,7 @@ async function main() {
           const calls0 = new Map(fake.counts);
           const cpu0 = cpuMsOf(side.child.pid);
           const pg0 = postgresCpuMs();
+          const wal0 = await walWritten();
           const r = await closedLoop({
             poster,
             base: side.child.base,
@@ -274,6 +293,9 @@ async function main() {
           if (r.steps) stepRows.push({ load: load.name, side: side.name, steps: r.steps });
           const cpu = (cpuMsOf(side.child.pid) - cpu0) / r.turns;
           const pgCpu = (postgresCpuMs() - pg0) / r.turns;
+          const wal1 = await walWritten();
+          const walKb = (wal1.bytes - wal0.bytes) / 1024 / r.turns;
+          const fpi = (wal1.fpi - wal0.fpi) / r.turns;
           // Bot API calls per turn, by method (sendMessage, editMessageReplyMarkup, answerCallbackQuery).
           const byMethod = [...fake.counts]
             .map(([m, n]) => [m, (n - (calls0.get(m) ?? 0)) / r.turns] as const)
@@ -291,11 +313,12 @@ async function main() {
             samples: r.samples ?? [],
           });
           out(
-            `| ${load.name} | ${side.name} | ${tps.toFixed(0)} | ${r.latency.p50.toFixed(1)} | ${r.latency.p99.toFixed(1)} | ${r.errors} | ${r.reports} | ${cpu.toFixed(2)} | ${pgCpu.toFixed(2)} | ${apiCalls.toFixed(2)}${byMethod.length ? ` (${byMethod.map(([m, n]) => `${short(m)} ${n.toFixed(2)}`).join(', ')})` : ''} |`,
+            `| ${load.name} | ${side.name} | ${tps.toFixed(0)} | ${r.latency.p50.toFixed(1)} | ${r.latency.p99.toFixed(1)} | ${r.errors} | ${r.reports} | ${cpu.toFixed(2)} | ${pgCpu.toFixed(2)} | ${walKb.toFixed(2)} (${fpi.toFixed(2)}) | ${apiCalls.toFixed(2)}${byMethod.length ? ` (${byMethod.map(([m, n]) => `${short(m)} ${n.toFixed(2)}`).join(', ')})` : ''} |`,
           );
         }
       }
     }
+    if (env.BENCH_SAMPLES) writeFileSync(env.BENCH_SAMPLES, JSON.stringify(rows));
     if (stepRows.length > 0) {
       // p50 / p99 by step of the walk (step 0 is /start), one line a run.
       out();

@@ -3,6 +3,7 @@
  * or the bare reference on a free port, waiting until `/readyz` answers 200.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +90,14 @@ export async function startChild(opts: {
   };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
+  if (process.env.BENCH_CHILD_LOGS) {
+    // The whole output kept (written asynchronously: the driver shares this process's event loop).
+    const file = createWriteStream(
+      join(process.env.BENCH_CHILD_LOGS, `${opts.script.replace(/\W+/g, '_')}.${proc.pid}.log`),
+    );
+    proc.stdout?.pipe(file);
+    proc.stderr?.on('data', (c: Buffer) => file.write(c));
+  }
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const base = `http://127.0.0.1:${port}`;
   try {

@@ -144,45 +144,89 @@ export function createLogger(settings: LoggerSettings): Logger {
 /** The methods Fastify checks a request's logger has (and calls): they exist before the child is made. */
 const LOG_METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent', 'child'] as const;
 
+/** What a request's lazy logger holds, under symbol keys of its proxy's target (no own string keys). */
+const PARENT = Symbol('parent');
+const BINDINGS = Symbol('bindings');
+const OPTIONS = Symbol('options');
+const CHILD = Symbol('child');
+/** The key through which a lazy logger's shared methods reach the state of the logger they are called on. */
+const TARGET = Symbol('target');
+interface LazyTarget {
+  [PARENT]: Logger;
+  [BINDINGS]: Record<string, unknown>;
+  [OPTIONS]: { level?: string } & Record<string, unknown>;
+  [CHILD]: Logger | undefined;
+}
+
+function realChild(target: LazyTarget): Logger {
+  target[CHILD] ??= target[PARENT].child(target[BINDINGS], target[OPTIONS]);
+  return target[CHILD];
+}
+
+/**
+ * The lazy logger's methods, shared by every request: each finds its request's state through `this` (the
+ * logger it is called on, as pino's own methods do).
+ */
+type Lazy = { [TARGET]: LazyTarget };
+const LAZY_METHODS = new Map<PropertyKey, (this: Lazy, ...args: never[]) => unknown>();
+for (const name of LOG_METHODS) {
+  LAZY_METHODS.set(name, function (this: Lazy, ...args: unknown[]) {
+    const real = realChild(this[TARGET]);
+    return (real[name] as (...a: unknown[]) => unknown).apply(real, args);
+  });
+}
+LAZY_METHODS.set('isLevelEnabled', function (this: Lazy, level: string) {
+  const target = this[TARGET];
+  const child = target[CHILD];
+  if (child) return child.isLevelEnabled(level);
+  const parent = target[PARENT];
+  const values = parent.levels.values;
+  const own = values[target[OPTIONS].level ?? parent.level];
+  const asked = values[level as never];
+  return own !== undefined && asked !== undefined && asked >= own;
+} as (this: Lazy, ...args: never[]) => unknown);
+
+const LAZY_HANDLER: ProxyHandler<LazyTarget> = {
+  get(target, prop) {
+    if (prop === TARGET) return target;
+    const method = LAZY_METHODS.get(prop);
+    if (method) return method;
+    const c = realChild(target);
+    const value = Reflect.get(c, prop, c);
+    return typeof value === 'function' ? value.bind(c) : value;
+  },
+  set(target, prop, value) {
+    return Reflect.set(realChild(target), prop, value);
+  },
+  has(target, prop) {
+    return LAZY_METHODS.has(prop) || Reflect.has(realChild(target), prop);
+  },
+  ownKeys() {
+    return [];
+  },
+  getOwnPropertyDescriptor() {
+    return undefined;
+  },
+};
+
 /**
  * Fastify's `childLoggerFactory`: a request's logger (bound to its request id) made on its first use only.
  * Most requests never log through it (the "request completed" line has its own logger), and making a pino
  * child runs the redaction pass over its bindings: a measurable share of a webhook turn's CPU. Anything
  * other than the log methods and `isLevelEnabled` (a property, `bindings()`, ...) makes the child at once.
+ * Two small objects a request (the state and its proxy; the handler and the methods are shared): this runs
+ * on every request, and under load its objects outlived young-generation collections.
  */
 export function lazyRequestLogger(
   parent: Logger,
   bindings: Record<string, unknown>,
   options: { level?: string } & Record<string, unknown>,
 ): Logger {
-  let child: Logger | undefined;
-  const real = (): Logger => {
-    child ??= parent.child(bindings, options);
-    return child;
+  const target: LazyTarget = {
+    [PARENT]: parent,
+    [BINDINGS]: bindings,
+    [OPTIONS]: options,
+    [CHILD]: undefined,
   };
-  const methods = new Map<PropertyKey, unknown>();
-  for (const name of LOG_METHODS) {
-    methods.set(name, (...args: unknown[]) => (real()[name] as (...a: unknown[]) => unknown)(...args));
-  }
-  methods.set('isLevelEnabled', (level: string) => {
-    if (child) return child.isLevelEnabled(level);
-    const values = parent.levels.values;
-    const own = values[options.level ?? parent.level];
-    const asked = values[level];
-    return own !== undefined && asked !== undefined && asked >= own;
-  });
-  return new Proxy({} as Logger, {
-    get(_target, prop) {
-      if (methods.has(prop)) return methods.get(prop);
-      const c = real();
-      const value = Reflect.get(c, prop, c);
-      return typeof value === 'function' ? value.bind(c) : value;
-    },
-    set(_target, prop, value) {
-      return Reflect.set(real(), prop, value);
-    },
-    has(_target, prop) {
-      return methods.has(prop) || Reflect.has(real(), prop);
-    },
-  });
+  return new Proxy(target, LAZY_HANDLER) as unknown as Logger;
 }

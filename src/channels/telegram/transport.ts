@@ -7,6 +7,7 @@
  * body written at once, and the response read as one text. Calls that carry files (never made by the
  * channel today) still go through telegraf's transport.
  */
+import { setMaxListeners } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Telegram } from 'telegraf';
 import { TelegramError } from 'telegraf';
@@ -14,6 +15,13 @@ import { Pool } from 'undici';
 
 /** The longest a Bot API call may take before it fails as a network error (telegraf's is 500 s). */
 const CALL_TIMEOUT_MS = 60_000;
+/**
+ * Calls made within this long of each other share one deadline (one timer and one signal, instead of an
+ * `AbortSignal.timeout` a call: each kept a timer and its objects alive for the whole timeout, which under
+ * load made garbage for the old generation's collector). A call is then bounded by the timeout plus at most
+ * this much. A twentieth of the timeout when that is shorter (tests use short timeouts).
+ */
+const DEADLINE_WINDOW_MAX_MS = 1_000;
 /** Connections kept open to the Bot API at most; calls beyond wait for one in the pool. */
 const MAX_CONNECTIONS = 128;
 /** A Bot API answer larger than this is refused (they are a few hundred bytes). */
@@ -22,6 +30,35 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 const CLOSE_GRACE_MS = 5_000;
 
 type CallApi = Telegram['callApi'];
+
+/**
+ * Deadlines for calls: the calls made in one window share a signal that aborts, as `AbortSignal.timeout`
+ * would (a `TimeoutError`), once the timeout has passed since the window ended.
+ */
+export class SharedDeadlines {
+  private current: { until: number; signal: AbortSignal } | undefined;
+  private readonly windowMs: number;
+
+  constructor(private readonly timeoutMs: number) {
+    this.windowMs = Math.max(1, Math.min(DEADLINE_WINDOW_MAX_MS, Math.floor(timeoutMs / 20)));
+  }
+
+  /** The signal of a call made now: aborted between `timeoutMs` and `timeoutMs` + the window from now. */
+  signal(): AbortSignal {
+    const now = performance.now();
+    if (this.current && now < this.current.until) return this.current.signal;
+    const controller = new AbortController();
+    // Every call in flight of the window listens to it (undici removes its listener when the call ends).
+    setMaxListeners(0, controller.signal);
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      this.timeoutMs + this.windowMs,
+    );
+    timer.unref();
+    this.current = { until: now + this.windowMs, signal: controller.signal };
+    return controller.signal;
+  }
+}
 
 /** Whether a payload carries a file (an `InputFile` with a source or a URL): telegraf sends those as forms. */
 function carriesFile(payload: object): boolean {
@@ -64,8 +101,9 @@ export function callBody(payload: object): Buffer {
 /**
  * Replaces the transport of `telegram` (its `callApi`) with undici's connection pool for the API root: a
  * keep-alive pool, the JSON body written at once, the response read as one text (1 MiB at most), each call
- * bounded by 60 s from the moment it is made. Returns a function that closes the pool (the channel calls it
- * when the service stops): calls in flight get 5 s to end, then the connections are cut.
+ * bounded by 60 s from the moment it is made (at most 1 s more: `SharedDeadlines`). Returns a function that
+ * closes the pool (the channel calls it when the service stops): calls in flight get 5 s to end, then the
+ * connections are cut.
  */
 export function useLeanTransport(
   telegram: Telegram,
@@ -91,6 +129,7 @@ export function useLeanTransport(
     maxResponseSize: MAX_RESPONSE_BYTES,
   });
   const base = `${root.pathname.replace(/\/+$/, '')}/bot${config.token}/`;
+  const deadlines = new SharedDeadlines(callTimeoutMs);
   const original: CallApi = telegram.callApi.bind(telegram);
 
   const lean = async (method: string, payload: object): Promise<unknown> => {
@@ -104,7 +143,7 @@ export function useLeanTransport(
         headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
         body,
         // The whole call, waiting for a connection included (the pool's timeouts start once connected).
-        signal: AbortSignal.timeout(callTimeoutMs),
+        signal: deadlines.signal(),
       });
       status = res.statusCode;
       text = await res.body.text();

@@ -2,7 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Telegram, TelegramError } from 'telegraf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callBody, useLeanTransport } from '../../../src/channels/telegram/transport.js';
+import { callBody, SharedDeadlines, useLeanTransport } from '../../../src/channels/telegram/transport.js';
 
 describe('lean Bot API transport: the JSON body', () => {
   it('drops null fields at any depth, as telegraf does, and sends everything else as is', () => {
@@ -175,5 +175,33 @@ describe('lean Bot API transport: calls through the connection pool', () => {
     expect((b as { code?: unknown }).code).toBe('TimeoutError');
     expect(seen.filter((c) => (c.body as { text?: string }).text === 'b')).toHaveLength(0);
     await close();
+  });
+});
+
+describe('lean Bot API transport: shared deadlines', () => {
+  it('gives the calls of one window one signal, aborted as a timeout no earlier than the timeout', async () => {
+    const deadlines = new SharedDeadlines(200); // window: 10 ms
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const t0 = performance.now();
+    const first = deadlines.signal();
+    // Many calls in flight at once listen to the same signal: no per-call timer, no listener warning.
+    for (let i = 0; i < 50; i++) {
+      expect(deadlines.signal()).toBe(first);
+      first.addEventListener('abort', () => {});
+    }
+    const aborted = await new Promise<number>((resolve) =>
+      first.addEventListener('abort', () => resolve(performance.now() - t0)),
+    );
+    process.off('warning', onWarning);
+    expect(aborted).toBeGreaterThanOrEqual(199);
+    expect(aborted).toBeLessThan(5_000);
+    expect((first.reason as Error).name).toBe('TimeoutError');
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    // A call made after the window gets a signal of its own, not yet aborted.
+    const later = deadlines.signal();
+    expect(later).not.toBe(first);
+    expect(later.aborted).toBe(false);
   });
 });
