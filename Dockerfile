@@ -38,4 +38,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # The same node flags as `npm start` (tests/deploy.test.ts keeps them equal). A 32 MiB semi-space: about half
 # the collections per request under load (docs/PERFORMANCE.md, seventh part), and node's own default shrinks
 # to 1 MiB in a 512 MiB container. Costs up to 3 x (32 - 16) = 48 MiB more than the default above 2 GiB.
-CMD ["node", "--max-semi-space-size=32", "dist/server.js"]
+# No memory reducer: after a load, the heap stays at the size the load grew it to instead of being shrunk
+# when idle, so the next burst does not start with a series of full collections (eighth part). Costs memory
+# after heavy load: on the bench ~100-230 MB more held between loads, and a higher peak (OPERATIONS.md).
+CMD ["node", "--max-semi-space-size=32", "--no-memory-reducer", "dist/server.js"]

@@ -266,9 +266,9 @@ async function main() {
     );
     out();
     out(
-      '| load | side | turns/s | p50 ms | p99 ms | errors | reports | CPU ms/turn | PostgreSQL CPU ms/turn | WAL kB/turn (full pages) | Bot API calls/turn |',
+      '| load | side | turns/s | p50 ms | p99 ms | errors | reports | CPU ms/turn | PostgreSQL CPU ms/turn | WAL kB/turn (full pages) | RSS MB before, after | Bot API calls/turn |',
     );
-    out('|---|---|---|---|---|---|---|---|---|---|---|');
+    out('|---|---|---|---|---|---|---|---|---|---|---|---|');
     type Row = { load: string; side: string; tps: number; p50: number; p99: number; samples: number[] };
     const rows: Row[] = [];
     const stepRows: { load: string; side: string; steps: LatencySummary[] }[] = [];
@@ -279,6 +279,8 @@ async function main() {
           const cpu0 = cpuMsOf(side.child.pid);
           const pg0 = postgresCpuMs();
           const wal0 = await walWritten();
+          // Resident memory before the measure (after the idle gap while the other sides were measured) and after.
+          const rss0 = rssOf(side.child.pid!).rssMb;
           const r = await closedLoop({
             poster,
             base: side.child.base,
@@ -294,6 +296,7 @@ async function main() {
           const cpu = (cpuMsOf(side.child.pid) - cpu0) / r.turns;
           const pgCpu = (postgresCpuMs() - pg0) / r.turns;
           const wal1 = await walWritten();
+          const rss1 = rssOf(side.child.pid!).rssMb;
           const walKb = (wal1.bytes - wal0.bytes) / 1024 / r.turns;
           const fpi = (wal1.fpi - wal0.fpi) / r.turns;
           // Bot API calls per turn, by method (sendMessage, editMessageReplyMarkup, answerCallbackQuery).
@@ -313,7 +316,7 @@ async function main() {
             samples: r.samples ?? [],
           });
           out(
-            `| ${load.name} | ${side.name} | ${tps.toFixed(0)} | ${r.latency.p50.toFixed(1)} | ${r.latency.p99.toFixed(1)} | ${r.errors} | ${r.reports} | ${cpu.toFixed(2)} | ${pgCpu.toFixed(2)} | ${walKb.toFixed(2)} (${fpi.toFixed(2)}) | ${apiCalls.toFixed(2)}${byMethod.length ? ` (${byMethod.map(([m, n]) => `${short(m)} ${n.toFixed(2)}`).join(', ')})` : ''} |`,
+            `| ${load.name} | ${side.name} | ${tps.toFixed(0)} | ${r.latency.p50.toFixed(1)} | ${r.latency.p99.toFixed(1)} | ${r.errors} | ${r.reports} | ${cpu.toFixed(2)} | ${pgCpu.toFixed(2)} | ${walKb.toFixed(2)} (${fpi.toFixed(2)}) | ${rss0.toFixed(0)}, ${rss1.toFixed(0)} | ${apiCalls.toFixed(2)}${byMethod.length ? ` (${byMethod.map(([m, n]) => `${short(m)} ${n.toFixed(2)}`).join(', ')})` : ''} |`,
           );
         }
       }

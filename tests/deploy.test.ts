@@ -49,4 +49,15 @@ describe('how the service is started', () => {
     const withOne = limit([...flags.filter((f) => f !== semi), '--max-semi-space-size=1']);
     expect((withFlags - withOne) / mib).toBeGreaterThanOrEqual(3 * (mibs - 1));
   });
+
+  it("turns V8's memory reducer off, with flags this node takes", () => {
+    const flags = flagsOf(startScript().trim().split(/\s+/));
+    expect(flags).toContain('--no-memory-reducer');
+    // An unknown V8 flag makes node exit 9 ("bad option") before running anything.
+    const r = spawnSync(process.execPath, [...flags, '-e', 'process.stdout.write("ran")'], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('ran');
+  });
 });
